@@ -1,0 +1,215 @@
+"""The `archc` command: argv -> a pipeline stage -> text on stdout, diagnostics on stderr.
+
+Exit codes: 0 valid, 1 template errors, 2 command-line misuse, 70 internal error.
+`check`, `space` and `dot` never import TensorFlow or Keras.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from .diagnostics import ArchError, ArchErrors, render
+
+EXIT_OK, EXIT_TEMPLATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+
+
+class UsageError(Exception):
+    """A command-line mistake: exit code 2."""
+
+
+def resolve_template(name: str) -> Path:
+    """A path as given, else a bundled template by name (`squeezenet_se_auto`, `blocks/fire`)."""
+    from .graph import templates_dir
+
+    path = Path(name)
+    if path.exists() or path.suffix == ".arch" or "/" in name.rstrip("/") and path.suffix:
+        return path
+    for candidate in (templates_dir() / f"{name}.arch", templates_dir() / "blocks" / f"{name}.arch"):
+        if candidate.is_file():
+            return candidate
+    return path
+
+
+def parse_assignments(items: list[str] | None) -> dict[str, object]:
+    """`NAME=VALUE` pairs with VALUE read as int, float, true/false or text."""
+    out: dict[str, object] = {}
+    for item in items or ():
+        name, sep, raw = item.partition("=")
+        if not sep or not name:
+            raise UsageError(f"expected NAME=VALUE, found '{item}'")
+        out[name.strip()] = _scalar(raw.strip())
+    return out
+
+
+def _scalar(raw: str):
+    lowered = raw.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "none":
+        return None
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def load_template(name: str, params: dict | None = None):
+    from .graph import build_graph
+
+    return build_graph(resolve_template(name), params)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_check(args) -> int:
+    params = parse_assignments(args.set)
+    results, failed = [], False
+    for name in args.files:
+        try:
+            template = load_template(name, params)
+        except (ArchError, ArchErrors) as exc:
+            failed = True
+            _report(exc)
+            results.append({"file": name, "ok": False, "errors": _errors_json(exc)})
+            continue
+        summary = _summary(template)
+        results.append({"file": name, "ok": True, **summary})
+        if not args.json:
+            print(_summary_line(name, summary))
+    if args.json:
+        print(json.dumps({"files": results}, indent=2))
+    return EXIT_TEMPLATE if failed else EXIT_OK
+
+
+def _summary(template) -> dict:
+    from .space import count_configurations
+
+    layers = sum(1 for _, d in template.graph.nodes(data=True) if d.get("kind") == "op")
+    count = count_configurations(template)
+    return {
+        "template": template.name, "library": template.is_library,
+        "inputs": {k: list(v) for k, v in template.inputs.items()},
+        "outputs": list(template.outputs), "layers": layers,
+        "hyperparameters": len(template.hyperparameters),
+        "configurations": count,
+    }
+
+
+def _summary_line(name: str, s: dict) -> str:
+    if s["library"]:
+        return f"{name}: ok (block library)"
+    configs = "infinitely many" if s["configurations"] is None else f"{s['configurations']:,}"
+    return (f"{name}: ok: template {s['template']}, {len(s['inputs'])} input"
+            f"{'s' * (len(s['inputs']) != 1)}, {len(s['outputs'])} output"
+            f"{'s' * (len(s['outputs']) != 1)}, {s['layers']} layers in the template graph, "
+            f"{s['hyperparameters']} hyperparameters, {configs} configurations")
+
+
+def cmd_space(args) -> int:
+    from .space import describe, format_table
+
+    template = load_template(args.file, parse_assignments(args.set))
+    description = describe(template)
+    if args.json:
+        print(json.dumps(description, indent=2))
+    else:
+        print(format_table(description))
+    return EXIT_OK
+
+
+def cmd_dot(args) -> int:
+    from .dot import render_format, to_dot
+
+    template = load_template(args.file, parse_assignments(args.set))
+    text = to_dot(template)
+    data = text.encode() if args.format == "dot" else render_format(text, args.format)
+    if args.output:
+        Path(args.output).write_bytes(data)
+    elif args.format == "dot":
+        sys.stdout.write(text)
+    else:
+        raise UsageError(f"--format {args.format} writes binary data: give -o FILE")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- plumbing
+
+
+def _report(exc) -> None:
+    errors = exc.errors if isinstance(exc, ArchErrors) else [exc]
+    for err in errors:
+        print(render(err), file=sys.stderr)
+    if len(errors) > 1:
+        print(f"{len(errors)} errors", file=sys.stderr)
+
+
+def _errors_json(exc) -> list[dict]:
+    errors = exc.errors if isinstance(exc, ArchErrors) else [exc]
+    return [{"file": e.pos.file if e.pos else None, "line": e.pos.line if e.pos else None,
+             "column": e.pos.column if e.pos else None, "message": e.message, "hint": e.hint}
+            for e in errors]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="archc", description="Architecture templates for Keras.")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    check = sub.add_parser("check", help="check templates; one summary line per valid file")
+    check.add_argument("files", nargs="+", metavar="FILE")
+    check.add_argument("--json", action="store_true", help="print one JSON object")
+    check.add_argument("--set", action="append", metavar="NAME=VALUE", help="set a param")
+    check.set_defaults(run=cmd_check)
+
+    space = sub.add_parser("space", help="list the hyperparameters and count configurations")
+    space.add_argument("file", metavar="FILE")
+    space.add_argument("--json", action="store_true", help="print one JSON object")
+    space.add_argument("--set", action="append", metavar="NAME=VALUE", help="set a param")
+    space.set_defaults(run=cmd_space)
+
+    dot = sub.add_parser("dot", help="draw the template as Graphviz DOT (or SVG/PNG)")
+    dot.add_argument("file", metavar="FILE")
+    dot.add_argument("-o", "--output", metavar="OUT")
+    dot.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
+    dot.add_argument("--set", action="append", metavar="NAME=VALUE", help="set a param")
+    dot.set_defaults(run=cmd_dot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.run(args)
+    except (ArchError, ArchErrors) as exc:
+        _report(exc)
+        return EXIT_TEMPLATE
+    except UsageError as exc:
+        print(f"archc: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
+        if args.debug:
+            traceback.print_exc()
+        print(f"archc: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("hint: rerun with --debug and report the traceback", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,384 @@
+"""Text of an .arch file -> `ast.Module` (Lark LALR parser + Transformer); positions on every node.
+
+Lark's exceptions become `SyntaxError_` here, with "expected X, found Y" messages.
+"""
+
+from __future__ import annotations
+
+import functools
+from importlib import resources
+from pathlib import Path
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from . import ast
+from .diagnostics import FileError, SourcePos, SyntaxError_
+
+MAX_BYTES = 5 * 1024 * 1024
+KEYWORDS = frozenset(
+    "template import param input hp block graph train output optional residual repeat "
+    "choice merge if else in as by default step none true false and or not".split()
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    grammar = _grammar_text()
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+
+
+def _grammar_text() -> str:
+    """The grammar from the installed package, or from the source tree's grammar/."""
+    try:
+        return resources.files("archc.grammar").joinpath("arch.lark").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        here = Path(__file__).resolve().parent.parent / "grammar" / "arch.lark"
+        return here.read_text(encoding="utf-8")
+
+
+def read_source(path: str | Path) -> str:
+    """The text of a template file.
+
+    Raises:
+        FileError: the path is missing, a directory, too large, unreadable or not UTF-8 text.
+    """
+    p = Path(path)
+    where = SourcePos(str(path), 1, 1)
+    if not p.exists():
+        raise FileError(f"no such file: {path}", None, "give a path to an .arch file, or a bundled template name")
+    if p.is_dir():
+        raise FileError(f"{path} is a directory, expected an .arch file", None)
+    size = p.stat().st_size
+    if size > MAX_BYTES:
+        raise FileError(f"file too large: {size:,} bytes, templates are limited to {MAX_BYTES:,}", where)
+    try:
+        data = p.read_bytes()
+    except OSError as exc:
+        raise FileError(f"cannot read {path}: {exc.strerror}", None) from None
+    return decode(data, str(path))
+
+
+def decode(data: bytes, filename: str) -> str:
+    """UTF-8 text without NUL bytes, or a FileError pointing at the first bad byte."""
+    nul = data.find(b"\0")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _line_col(data[: exc.start])
+        raise FileError("not a text file: invalid UTF-8 byte "
+                        f"0x{data[exc.start]:02x}", SourcePos(filename, line, col)) from None
+    if nul >= 0:
+        line, col = _line_col(data[:nul])
+        raise FileError("not a text file: NUL byte", SourcePos(filename, line, col))
+    return text
+
+
+def _line_col(prefix: bytes) -> tuple[int, int]:
+    text = prefix.decode("utf-8", errors="replace")
+    line = text.count("\n") + 1
+    return line, len(text) - (text.rfind("\n") + 1) + 1
+
+
+def parse(source: str, filename: str = "<string>") -> ast.Module:
+    """Parse template text into a Module.
+
+    Raises:
+        SyntaxError_: the text does not follow the grammar.
+
+    >>> parse("graph { image -> relu }").declarations[0].body.statements[0].chain.stages[0].func
+    'relu'
+    """
+    try:
+        tree = _parser().parse(source)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, source, filename) from None
+    return ast.Module(filename, source, tuple(ToAst(filename).transform(tree).children))
+
+
+def parse_file(path: str | Path) -> ast.Module:
+    return parse(read_source(path), str(path))
+
+
+# ---------------------------------------------------------------- syntax errors
+
+_TERMINAL_WORDS = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a string", "COMPARE": "a comparison",
+    "ADD_OP": "'+' or '-'", "MUL_OP": "'*', '/', '//' or '%'", "QMARK": "'?'",
+}
+
+
+def _describe_terminal(name: str) -> str:
+    if name in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[name]
+    try:
+        pattern = _parser().get_terminal(name).pattern
+    except KeyError:
+        return name.lower()
+    if pattern.type == "str":
+        return f"'{pattern.value}'"
+    return name.lower()
+
+
+def _describe_expected(expected: set[str]) -> str:
+    expected = {e for e in expected if not e.startswith("__")}
+    words = sorted({_describe_terminal(e) for e in expected})
+    if {"NAME", "NUMBER"} <= expected and len(words) > 6:
+        return "an expression" if "'{'" not in words else "a statement or '}'"
+    if len(words) > 8:
+        return ", ".join(words[:8]) + " or another token"
+    if len(words) == 1:
+        return words[0]
+    return ", ".join(words[:-1]) + " or " + words[-1] if words else "end of file"
+
+
+def _describe_token(token: Token) -> str:
+    if token.type == "$END":
+        return "end of file"
+    if token.type == "NAME":
+        return f"name '{token}'"
+    if token.type in ("NUMBER", "STRING"):
+        return f"{token.type.lower()} {token}"
+    return f"'{token}'"
+
+
+def _syntax_error(exc: UnexpectedInput, source: str, filename: str) -> SyntaxError_:
+    if isinstance(exc, UnexpectedEOF) or (
+        isinstance(exc, UnexpectedToken) and exc.token.type == "$END"
+    ):
+        line, col = _end_position(source)
+        expected = _describe_expected(set(exc.expected))
+        return SyntaxError_(f"unexpected end of file, expected {expected}",
+                            SourcePos(filename, line, col), _eof_hint(source))
+    if isinstance(exc, UnexpectedToken):
+        found = _describe_token(exc.token)
+        hint = None
+        if str(exc.token) in KEYWORDS and "NAME" in exc.expected:
+            hint = f"'{exc.token}' is a reserved word; choose another name"
+        message = f"expected {_describe_expected(set(exc.expected))}, found {found}"
+        end = exc.token.end_column or exc.column + 1
+        return SyntaxError_(message, SourcePos(filename, exc.line, exc.column, exc.line, end), hint)
+    assert isinstance(exc, UnexpectedCharacters)
+    char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+    hint = "strings use double or single quotes on one line" if char in "\"'" else None
+    message = f"unexpected character {char!r}"
+    if exc.allowed:
+        message += f", expected {_describe_expected(set(exc.allowed))}"
+    return SyntaxError_(message, SourcePos(filename, exc.line, exc.column), hint)
+
+
+def _end_position(source: str) -> tuple[int, int]:
+    stripped = source.rstrip()
+    if not stripped:
+        return 1, 1
+    lines = stripped.splitlines()
+    return len(lines), len(lines[-1]) + 1
+
+
+def _eof_hint(source: str) -> str | None:
+    opened = source.count("{") - source.count("}")
+    if opened > 0:
+        return f"{opened} '{{' not closed"
+    if source.count("(") > source.count(")"):
+        return "a '(' is not closed"
+    return None
+
+
+# ---------------------------------------------------------------- tree -> AST
+
+
+def _split_args(items) -> tuple[tuple, tuple]:
+    positional = tuple(i for i in (items or ()) if not isinstance(i, ast.Keyword))
+    keywords = tuple(i for i in (items or ()) if isinstance(i, ast.Keyword))
+    return positional, keywords
+
+
+def _number(text: str) -> int | float:
+    return int(text) if text.isdigit() else float(text)
+
+
+@v_args(meta=True)
+class ToAst(Transformer):
+    """Builds `ast` nodes from the Lark tree; one method per `-> alias` of the grammar."""
+
+    def __init__(self, filename: str):
+        super().__init__()
+        self.filename = filename
+
+    def _pos(self, meta) -> SourcePos:
+        if getattr(meta, "empty", True):
+            return SourcePos(self.filename, 1, 1)
+        return SourcePos(self.filename, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    # declarations
+    def template_decl(self, meta, c):
+        return ast.TemplateDecl(str(c[0]), self._pos(meta))
+
+    def import_decl(self, meta, c):
+        return ast.Import(str(c[0])[1:-1], self._pos(meta))
+
+    def param_decl(self, meta, c):
+        return ast.ParamDecl(str(c[0]), c[1], self._pos(meta))
+
+    def input_decl(self, meta, c):
+        return ast.InputDecl(str(c[0]), tuple(c[1:]), self._pos(meta))
+
+    def hp_decl(self, meta, c):
+        return ast.HpDecl(str(c[0]), c[1], self._pos(meta))
+
+    def block_decl(self, meta, c):
+        return ast.BlockDecl(str(c[0]), tuple(c[1] or ()), c[2], self._pos(meta))
+
+    def block_params(self, meta, c):
+        return c
+
+    def block_param(self, meta, c):
+        return ast.BlockParam(str(c[0]), c[1], self._pos(meta))
+
+    def graph_decl(self, meta, c):
+        return ast.GraphDecl(c[0], self._pos(meta))
+
+    def train_decl(self, meta, c):
+        return ast.TrainDecl(tuple(c), self._pos(meta))
+
+    def setting(self, meta, c):
+        return ast.Setting(str(c[0]), c[1], self._pos(meta))
+
+    # statements and chains
+    def body(self, meta, c):
+        return ast.Body(tuple(c), self._pos(meta))
+
+    def assign(self, meta, c):
+        return ast.Assign(str(c[0]), c[1], self._pos(meta))
+
+    def output(self, meta, c):
+        return ast.Output(str(c[0]) if c[0] is not None else None, c[1], self._pos(meta))
+
+    def chain_stmt(self, meta, c):
+        return ast.ChainStatement(c[0], self._pos(meta))
+
+    def chain(self, meta, c):
+        head, stages = c[0], tuple(c[1:])
+        if not stages and not isinstance(head, ast.Structural.__args__):
+            return head
+        return ast.Chain(head, stages, self._pos(meta))
+
+    def expr_head(self, meta, c):
+        expr, label = c
+        if label is None:
+            return expr
+        if not isinstance(expr, ast.Call):
+            raise SyntaxError_(f"expected a call before 'as {label}', found an expression",
+                               self._pos(meta), "only an op or block call can be labelled")
+        return ast.Call(expr.func, expr.args, expr.keywords, str(label), expr.pos)
+
+    def call(self, meta, c):
+        positional, keywords = _split_args(c[1])
+        label = str(c[2]) if c[2] is not None else None
+        return ast.Call(str(c[0]), positional, keywords, label, self._pos(meta))
+
+    def args(self, meta, c):
+        return c
+
+    def positional(self, meta, c):
+        return c[0]
+
+    def keyword(self, meta, c):
+        return ast.Keyword(str(c[0]), c[1], self._pos(meta))
+
+    # structural stages
+    def optional(self, meta, c):
+        return ast.Optional(_opt_str(c[0]), c[1], c[2], self._pos(meta))
+
+    def residual(self, meta, c):
+        return ast.Residual(c[0] is not None, _opt_str(c[1]), c[2], c[3], self._pos(meta))
+
+    def repeat(self, meta, c):
+        return ast.Repeat(_opt_str(c[0]), _opt_str(c[1]), c[2], c[3], c[4], self._pos(meta))
+
+    def range(self, meta, c):
+        return ast.Range(c[0], c[1], c[2], self._pos(meta))
+
+    def count(self, meta, c):
+        return c[0]
+
+    def choice_node(self, meta, c):
+        return ast.ChoiceNode(_opt_str(c[0]), c[1], tuple(c[2:]), self._pos(meta))
+
+    def alternative(self, meta, c):
+        return ast.Alternative(_opt_str(c[0]), c[1], self._pos(meta))
+
+    def merge(self, meta, c):
+        inputs = tuple(ast.Name(str(t), SourcePos(self.filename, t.line, t.column)) for t in c[1:-2])
+        return ast.Merge(_opt_str(c[0]), inputs, c[-2], c[-1], self._pos(meta))
+
+    def if_stage(self, meta, c):
+        orelse = c[2] if len(c) > 2 else None
+        return ast.If(c[0], c[1], orelse, self._pos(meta))
+
+    # expressions
+    def number(self, meta, c):
+        return ast.Number(_number(str(c[0])), self._pos(meta))
+
+    def string(self, meta, c):
+        return ast.String(str(c[0])[1:-1], self._pos(meta))
+
+    def true(self, meta, c):
+        return ast.Constant(True, self._pos(meta))
+
+    def false(self, meta, c):
+        return ast.Constant(False, self._pos(meta))
+
+    def none(self, meta, c):
+        return ast.Constant(None, self._pos(meta))
+
+    def name(self, meta, c):
+        return ast.Name(str(c[0]), self._pos(meta))
+
+    def in_ref(self, meta, c):
+        return ast.InRef(self._pos(meta))
+
+    def attribute(self, meta, c):
+        return ast.Attribute(c[0], str(c[1]), self._pos(meta))
+
+    def subscript(self, meta, c):
+        return ast.Subscript(c[0], c[1], self._pos(meta))
+
+    def funcall(self, meta, c):
+        positional, keywords = _split_args(c[1])
+        return ast.Call(str(c[0]), positional, keywords, None, self._pos(meta))
+
+    def hp_choice(self, meta, c):
+        positional, keywords = _split_args(c[0])
+        return ast.HpChoice(positional, keywords, self._pos(meta))
+
+    def tuple(self, meta, c):
+        return ast.Sequence(tuple(x for x in c if x is not None), "tuple", self._pos(meta))
+
+    def list(self, meta, c):
+        return ast.Sequence(tuple(x for x in c if x is not None), "list", self._pos(meta))
+
+    def or_(self, meta, c):
+        return ast.BoolOp("or", (c[0], c[1]), self._pos(meta))
+
+    def and_(self, meta, c):
+        return ast.BoolOp("and", (c[0], c[1]), self._pos(meta))
+
+    def not_(self, meta, c):
+        return ast.BoolOp("not", (c[0],), self._pos(meta))
+
+    def compare(self, meta, c):
+        return ast.Compare(str(c[1]), c[0], c[2], self._pos(meta))
+
+    def binary(self, meta, c):
+        return ast.BinOp(str(c[1]), c[0], c[2], self._pos(meta))
+
+    def unary(self, meta, c):
+        return ast.UnaryOp(str(c[0]), c[1], self._pos(meta))
+
+    def power(self, meta, c):
+        return ast.BinOp("**", c[0], c[1], self._pos(meta))
+
+
+def _opt_str(token) -> str | None:
+    return str(token) if token is not None else None

@@ -1,0 +1,149 @@
+"""Values of the template language during expansion: constants, tensors and symbolic values.
+
+A `Sym` is an expression the compiler cannot fold yet because it depends on a hyperparameter
+(`hp`), a tensor's shape (`shape`) or an unbound block parameter (`param`). `evaluate` folds it
+once values and shapes are known.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+BINARY = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+    "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+    ">": operator.gt, ">=": operator.ge,
+}
+BUILTINS: dict[str, Callable] = {
+    "min": min, "max": max, "abs": abs, "round": round,
+    "floor": lambda x: int(math.floor(x)), "ceil": lambda x: int(math.ceil(x)),
+}
+SHAPE_ATTRS = ("height", "width", "channels", "rank")
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """The output of a node of the template graph."""
+
+    node: str
+
+
+@dataclass(frozen=True)
+class Sym:
+    """A value known only later. `op` is 'hp', 'shape', 'param', a BINARY key, 'neg',
+    'not', 'and', 'or', 'call' or 'seq'; `args` its operands."""
+
+    op: str
+    args: tuple
+
+    @property
+    def hps(self) -> frozenset[str]:
+        if self.op == "hp":
+            return frozenset([self.args[0]])
+        return frozenset().union(*(a.hps for a in self.args if isinstance(a, Sym)))
+
+    @property
+    def shape_dependent(self) -> bool:
+        if self.op == "shape":
+            return True
+        return any(isinstance(a, Sym) and a.shape_dependent for a in self.args)
+
+    @property
+    def param_dependent(self) -> bool:
+        if self.op == "param":
+            return True
+        return any(isinstance(a, Sym) and a.param_dependent for a in self.args)
+
+    def __str__(self) -> str:
+        return show(self)
+
+
+def show(value) -> str:
+    """Source-like text of a value, for DOT labels and messages."""
+    if isinstance(value, Sym):
+        return _show_sym(value)
+    if isinstance(value, Tensor):
+        return value.node
+    if isinstance(value, tuple):
+        return "(" + ", ".join(show(v) for v in value) + ")"
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "none"}[value]
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _show_sym(s: Sym) -> str:
+    if s.op in ("hp", "param"):
+        return s.args[0]
+    if s.op == "shape":
+        return f"{s.args[0]}.{s.args[1]}" if isinstance(s.args[1], str) else f"{s.args[0]}.shape[{s.args[1]}]"
+    if s.op in BINARY or s.op in ("and", "or"):
+        return f"({show(s.args[0])} {s.op} {show(s.args[1])})"
+    if s.op == "neg":
+        return f"-{show(s.args[0])}"
+    if s.op == "not":
+        return f"not {show(s.args[0])}"
+    if s.op == "seq":
+        return show(tuple(s.args))
+    return f"{s.args[0]}(" + ", ".join(show(a) for a in s.args[1:]) + ")"
+
+
+def combine(op: str, *args):
+    """Apply `op` to constants now, or build a Sym when an operand is symbolic."""
+    if op == "and" and any(a is False for a in args if not isinstance(a, Sym)):
+        return False
+    if op == "or" and any(a is True for a in args if not isinstance(a, Sym)):
+        return True
+    if any(isinstance(a, Sym) for a in args):
+        return Sym(op, args)
+    return apply(op, args)
+
+
+def apply(op: str, args: tuple):
+    """Apply an operator or builtin to constant operands."""
+    if op in BINARY:
+        return BINARY[op](*args)
+    if op == "neg":
+        return -args[0]
+    if op == "not":
+        return not args[0]
+    if op == "and":
+        return all(args)
+    if op == "or":
+        return any(args)
+    if op == "seq":
+        return tuple(args)
+    if op == "call":
+        return BUILTINS[args[0]](*args[1:])
+    raise ValueError(f"cannot apply {op}")
+
+
+def evaluate(value, hp_values: Mapping[str, object] | None = None,
+             shape_of: Callable[[str, object], object] | None = None,
+             params: Mapping[str, object] | None = None):
+    """Fold a (possibly symbolic) value given hyperparameter values, a shape oracle and params.
+
+    Raises KeyError when a needed hyperparameter or param is missing.
+
+    >>> evaluate(Sym("*", (Sym("hp", ("f",)), 2)), {"f": 16})
+    32
+    """
+    if isinstance(value, tuple):
+        return tuple(evaluate(v, hp_values, shape_of, params) for v in value)
+    if not isinstance(value, Sym):
+        return value
+    if value.op == "hp":
+        return (hp_values or {})[value.args[0]]
+    if value.op == "param":
+        return (params or {})[value.args[0]]
+    if value.op == "shape":
+        if shape_of is None:
+            raise KeyError(f"shape of {value.args[0]}")
+        return shape_of(value.args[0], value.args[1])
+    args = tuple(evaluate(a, hp_values, shape_of, params) for a in value.args)
+    return apply(value.op, args)
