@@ -312,6 +312,24 @@ def _merge_op(name: str, keras_class: str, doc: str, inputs: int | str = "many")
 
 _CONV_OPS = [
     OpSpec(
+        name="conv1d",
+        keras_class="Conv1D",
+        positional=4,
+        args=(
+            _FILTERS,
+            _arg("kernel_size", "int", minimum=1),
+            _arg("strides", "int", 1, minimum=1),
+            _arg("padding", "str", "valid", choices=("valid", "same", "causal")),
+            _arg("dilation_rate", "int", 1, minimum=1),
+            _arg("groups", "int", 1, minimum=1),
+            _ACTIVATION,
+            _USE_BIAS,
+            _KERNEL_INIT,
+            _BIAS_INIT,
+        ),
+        doc="1D convolution (ECA's channel interaction)",
+    ),
+    OpSpec(
         name="conv2d",
         keras_class="Conv2D",
         positional=4,
@@ -624,8 +642,22 @@ def _registry(specs: Sequence[OpSpec]) -> Mapping[str, OpSpec]:
     return MappingProxyType(table)
 
 
+def _reduce_op(reduction: str) -> OpSpec:
+    return OpSpec(
+        name=f"reduce_{reduction}",
+        keras_class="archc.Reduce",
+        positional=2,
+        args=(_arg("axis", "axis", -1), _KEEPDIMS),
+        fixed={"reduction": reduction},
+        doc=f"{reduction} over an axis (archc's own layer: Keras has none)",
+    )
+
+
+_REDUCE_OPS = [_reduce_op(r) for r in ("mean", "max", "sum")]
+
 OPS: Mapping[str, OpSpec] = _registry(
     _CONV_OPS + _POOL_OPS + _CORE_OPS + _ACTIVATION_OPS + _MERGE_OPS + _RESHAPE_OPS
+    + _REDUCE_OPS
 )
 
 # ---------------------------------------------------------------- optimizers
@@ -1038,12 +1070,20 @@ def _checked(spec: _Callable, kwargs: Mapping[str, object]) -> dict[str, object]
     return out
 
 
-def build_layer(spec: OpSpec, kwargs: Mapping[str, object], name: str | None = None):
-    """A Keras layer for `spec`: its fixed kwargs plus `kwargs` (as returned by `bind`)."""
+def layer_class(spec: OpSpec) -> type:
+    """The Keras layer class of `spec`: from keras.layers, or archc's own (`archc.Name`)."""
+    if spec.keras_class.startswith("archc."):
+        from . import layers as archc_layers
+
+        return getattr(archc_layers, spec.keras_class.removeprefix("archc."))
     from keras import layers  # lazy: keep `import archc.ops` free of keras
 
-    cls = getattr(layers, spec.keras_class)
-    return cls(**spec.fixed, **_checked(spec, kwargs), name=name)
+    return getattr(layers, spec.keras_class)
+
+
+def build_layer(spec: OpSpec, kwargs: Mapping[str, object], name: str | None = None):
+    """A Keras layer for `spec`: its fixed kwargs plus `kwargs` (as returned by `bind`)."""
+    return layer_class(spec)(**spec.fixed, **_checked(spec, kwargs), name=name)
 
 
 def lookup_optimizer(name: str) -> OptimizerSpec | None:
