@@ -178,6 +178,7 @@ class Repeat:
     default: Expr | None
     body: Body
     pos: SourcePos = field(compare=False)
+    shared: bool = False  # every repetition reuses the first one's layers (tied weights)
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ def _summary_line(name: str, s: dict) -> str:
     return (f"{name}: ok: template {s['template']}, {len(s['inputs'])} input"
             f"{'s' * (len(s['inputs']) != 1)}, {len(s['outputs'])} output"
             f"{'s' * (len(s['outputs']) != 1)}, {s['layers']} layers in the template graph, "
-            f"{s['hyperparameters']} hyperparameters, {configs} configurations")
+            f"{s['hyperparameters']} hyperparameter{'s' * (s['hyperparameters'] != 1)}, {configs} "
+            f"configuration{'s' * (s['configurations'] != 1)}")
 
 
 def cmd_space(args) -> int:

@@ -72,6 +72,7 @@ class Scope:
     domains: tuple = ()  # ((hp, values), ...) narrowed by the condition
     depth: int = 0
     block_stack: tuple = ()
+    share: tuple = ()  # (this repetition's path prefix, the first repetition's prefix)
 
     def domain_of(self, hp: str):
         return dict(self.domains).get(hp)
@@ -101,6 +102,12 @@ class Env:
                 return env.names[name]
             env = env.parent
         raise KeyError(name)
+
+    def visible_value(self, name: str):
+        try:
+            return self.lookup(name)
+        except KeyError:
+            return None
 
     def visible(self) -> set[str]:
         env, seen = self, set()
@@ -242,6 +249,10 @@ class Expander:
     # ---- top level
     def run(self) -> Template:
         decls = self.module.declarations
+        if not decls:
+            raise StructureError("empty file: expected a template or blocks",
+                                 SourcePos(self.module.path, 1, 1),
+                                 "a template starts with: template NAME")
         self._declare_globals(decls)
         graphs = [d for d in decls if isinstance(d, ast.GraphDecl)]
         header = [d for d in decls if isinstance(d, ast.TemplateDecl)]
@@ -278,8 +289,9 @@ class Expander:
         if name in self.globals.names:
             self.error(DuplicateName(f"'{name}' is defined twice", pos))
             return
-        if name in self.loaded.blocks or name in ops.OPS:
-            self.error(DuplicateName(f"'{name}' is already the name of a block or op", pos))
+        if isinstance(value, Tensor) and (name in self.loaded.blocks or name in ops.OPS):
+            self.error(DuplicateName(f"'{name}' is already the name of a block or op", pos,
+                                     "a tensor name would hide the layer in chains"))
             return
         self.globals.names[name] = value
 
@@ -320,6 +332,8 @@ class Expander:
         self._define_global(d.name, Tensor(d.name), d.pos)
 
     def _check_unused(self) -> None:
+        if self.errors:
+            return  # an expansion cut short by an error leaves uses unseen
         for name, (decl, _) in self.named_hps.items():
             if name not in self.used_named:
                 self.error(UnknownName(f"hyperparameter '{name}' is never used", decl.pos,
@@ -394,6 +408,9 @@ class Expander:
         return self.head(value, env, scope, label_hint)
 
     def head(self, head, env: Env, scope: Scope, label_hint=None) -> Tensor | None:
+        if isinstance(head, ast.Name) and self._is_layer(head.id) and not isinstance(
+                env.visible_value(head.id), Tensor):
+            head = ast.Call(head.id, (), (), None, head.pos)
         if isinstance(head, ast.Merge):
             return self.merge(head, env, scope)
         if isinstance(head, ast.Call) and self._is_layer(head.func):
@@ -462,6 +479,8 @@ class Expander:
         node_id = "/".join(scope.node_path + (label,))
         while node_id in self.g:
             node_id += "'"
+        if scope.share and attrs.get("kind") == "op":
+            attrs["shares"] = scope.share[1] + node_id[len(scope.share[0]):]
         self.g.add_node(node_id, label=label, condition=scope.condition, cluster=scope.cluster,
                         **attrs)
         return node_id
@@ -493,7 +512,7 @@ class Expander:
             return self.block_call(call, x, env, scope, label_hint)
         spec = ops.lookup(call.func)
         if spec is None:
-            self.error(UnknownName(f"unknown op or block '{call.func}'", call.pos,
+            self.error(UnknownName(f"unknown op or block '{call.func}'", _name_pos(call),
                                    did_you_mean(call.func, ops.names() + list(self.loaded.blocks))
                                    or "see docs/language.md for the list of ops"))
             return None
@@ -769,9 +788,9 @@ class Expander:
                 cases.setdefault(c, ())
                 cases[c] += (v,)
             return hp, cases
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             if n is not None:
-                self.error(TypeMismatch(f"expected a positive integer count, found "
+                self.error(TypeMismatch(f"expected an integer count >= 0, found "
                                         f"{_describe(n)}", node.range.pos))
             return None
         return None, {n: ()}
@@ -783,15 +802,21 @@ class Expander:
         hp, cases = found
         name = node.name or (hp.rsplit("/", 1)[-1] if hp and isinstance(node.range, ast.Range)
                              else "repeat")
-        outer = self.cluster(scope, "repeat", name, node.pos, hp=hp, counts=tuple(sorted(cases)))
+        outer = self.cluster(scope, "repeat", name, node.pos, hp=hp, counts=tuple(sorted(cases)),
+                             shared=node.shared)
         ends = {0: x} if 0 in cases else {}
         current = x
+        if max(cases) == 0:
+            return x
         for k in range(max(cases)):
             rep = replace(outer, hp_path=outer.hp_path + (name, f"rep{k}"),
                           node_path=outer.node_path + (name, f"rep{k}"))
             present = sum((vals for c, vals in cases.items() if c > k), ())
             if hp and len(present) < sum(len(v) for v in cases.values()):
                 rep = rep.narrowed(hp, present)
+            if node.shared and k > 0:
+                rep = replace(rep, share=("/".join(rep.node_path),
+                                          "/".join(outer.node_path + (name, "rep0"))))
             rep = self.cluster(rep, "rep", f"rep{k}", node.pos, index=k)
             body_env = env.child(current)
             if node.var:
@@ -1371,6 +1396,12 @@ class Expander:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _name_pos(call: ast.Call) -> SourcePos:
+    """The span of a call's name only, for faults of the name."""
+    p = call.pos
+    return SourcePos(p.file, p.line, p.column, p.line, p.column + len(call.func))
 
 
 def _pos_of(node, fallback):

@@ -18,7 +18,7 @@ from .diagnostics import FileError, SourcePos, SyntaxError_
 MAX_BYTES = 5 * 1024 * 1024
 KEYWORDS = frozenset(
     "template import param input hp block graph train output optional residual repeat "
-    "choice merge if else in as by default step none true false and or not".split()
+    "choice merge if else in as by default step shared none true false and or not".split()
 )
 
 
@@ -294,7 +294,8 @@ class ToAst(Transformer):
         return ast.Residual(c[0] is not None, _opt_str(c[1]), c[2], c[3], self._pos(meta))
 
     def repeat(self, meta, c):
-        return ast.Repeat(_opt_str(c[0]), _opt_str(c[1]), c[2], c[3], c[4], self._pos(meta))
+        return ast.Repeat(_opt_str(c[0]), _opt_str(c[1]), c[2], c[3], c[5], self._pos(meta),
+                          shared=c[4] is not None)
 
     def range(self, meta, c):
         return ast.Range(c[0], c[1], c[2], self._pos(meta))

@@ -21,6 +21,7 @@ BINARY = {
 BUILTINS: dict[str, Callable] = {
     "min": min, "max": max, "abs": abs, "round": round,
     "floor": lambda x: int(math.floor(x)), "ceil": lambda x: int(math.ceil(x)),
+    "log2": math.log2, "sqrt": math.sqrt,
 }
 SHAPE_ATTRS = ("height", "width", "channels", "rank")
 
