@@ -1,0 +1,65 @@
+"""Concrete architecture graph -> keras.Model (Keras 3 functional API), compiled with the
+template's training settings.
+
+Real Keras layers only (the registry's classes and archc's own registered layers), named
+after the template (`group1/rep0/first/se/dense` becomes `group1.rep0.first.se.dense`, since
+Keras names cannot hold '/'), so models save to `.keras` and reload anywhere archc is
+importable.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from . import ops
+from .resolve import Architecture
+
+
+def layer_name(node: str) -> str:
+    return node.replace("/", ".").replace("'", "_")
+
+
+def lower(arch: Architecture, compile: bool = True):
+    """Build (and compile) the Keras model of `arch`."""
+    import keras
+
+    tensors: dict[str, object] = {}
+    layers: dict[str, object] = {}
+    for node in nx.topological_sort(arch.graph):
+        data = arch.graph.nodes[node]
+        if data["op"] == "input":
+            tensors[node] = keras.Input(shape=data["shape"], name=layer_name(node))
+            continue
+        layer = layers.get(data.get("shares")) or ops.build_layer(
+            ops.lookup(data["op"]), data["args"], name=layer_name(node))
+        layers[node] = layer
+        inputs = [tensors[u] for u in data["inputs"]]
+        tensors[node] = layer(inputs if len(inputs) > 1 else inputs[0])
+    inputs = [tensors[name] for name in arch.inputs]
+    model = keras.Model(
+        inputs=inputs[0] if len(inputs) == 1 else inputs,
+        outputs=_outputs(arch, tensors),
+        name=arch.template.name,
+    )
+    if compile:
+        compile_model(model, arch)
+    return model
+
+
+def _outputs(arch: Architecture, tensors: dict):
+    outs = {name: tensors[node] for name, node in arch.outputs.items()}
+    return next(iter(outs.values())) if len(outs) == 1 else outs
+
+
+def compile_model(model, arch: Architecture) -> None:
+    """`model.compile` from the template's train section (defaults: adam, 1e-3)."""
+    train = arch.train
+    name = train.get("optimizer", "adam")
+    kwargs = dict(arch.options.get(name, {}))
+    if "learning_rate" in train:
+        kwargs["learning_rate"] = train["learning_rate"]
+    optimizer = ops.build_optimizer(name, kwargs)
+    loss = train.get("loss", "categorical_crossentropy")
+    metrics = train.get("metrics", ())
+    metrics = [ops.build_metric(m) for m in (metrics if isinstance(metrics, tuple) else (metrics,))]
+    model.compile(optimizer=optimizer, loss=ops.LOSSES.get(loss, loss), metrics=metrics)

@@ -1,0 +1,269 @@
+"""Template graph + chosen values -> concrete architecture graph, every structure decided,
+every argument and shape known.
+
+Only active hyperparameters are read (a Keras Tuner `HyperParameters`, a plain mapping, or
+nothing for the defaults). Nodes are evaluated on demand from the outputs, so a branch that
+a shape condition rules out (MobileNetV2's residual when channels differ) is never checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from . import ops, shapes
+from .diagnostics import ArchError, RangeError, ShapeMismatch, UnknownName, did_you_mean
+from .graph import Template
+from .hyper import holds
+from .values import Sym, evaluate
+
+
+@dataclass
+class Architecture:
+    """One concrete network: a DAG of op nodes (attrs: op, args, inputs, shape, params, flops,
+    pos, shares), its inputs and outputs, the active choices and the training settings."""
+
+    template: Template
+    graph: nx.DiGraph
+    choices: dict[str, object]
+    inputs: dict[str, tuple]
+    outputs: dict[str, str]
+    train: dict[str, object]
+    options: dict[str, dict] = field(default_factory=dict)
+
+    @property
+    def params(self) -> int:
+        return sum(d["params"] for _, d in self.graph.nodes(data=True) if not d.get("shares"))
+
+    @property
+    def flops(self) -> int:
+        return sum(d["flops"] for _, d in self.graph.nodes(data=True))
+
+    def layers(self) -> list[str]:
+        return [n for n in nx.topological_sort(self.graph) if self.graph.nodes[n]["op"] != "input"]
+
+
+def active_values(template: Template, values=None) -> dict[str, object]:
+    """The active hyperparameters and their values (given ones, else defaults).
+
+    Raises:
+        RangeError / UnknownName: a given value outside an hp's values, or an unknown name.
+    """
+    if values is not None and not isinstance(values, Mapping):
+        values = values.values  # a keras_tuner.HyperParameters
+    given = dict(values or {})
+    known = {h.name for h in template.hyperparameters}
+    for name in given:
+        if name not in known and name not in template.params:
+            raise UnknownName(f"no hyperparameter '{name}' in template {template.name}", None,
+                              did_you_mean(name, known))
+    chosen: dict[str, object] = {}
+    for hp in template.hyperparameters:
+        if not holds(hp.condition, chosen):
+            continue
+        value = given.get(hp.name, hp.default)
+        chosen[hp.name] = _checked_value(hp, value)
+    return chosen
+
+
+def _checked_value(hp, value):
+    domain = hp.domain()
+    if hp.kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+        value = float(value)
+        if hp.min <= value <= hp.max:
+            return value
+    if domain is not None and hp.kind != "float" or hp.kind == "float" and domain:
+        for d in domain:
+            if d == value and type(d) is type(value) or (
+                    isinstance(d, float) and isinstance(value, int | float)
+                    and not isinstance(value, bool) and d == value):
+                return d
+            if isinstance(d, str) and str(value) == d:
+                return d
+    allowed = ", ".join(map(str, domain)) if domain else f"{hp.min}..{hp.max}"
+    raise RangeError(f"{hp.name} = {value!r} is not one of its values ({allowed})", None)
+
+
+def resolve(template: Template, values=None) -> Architecture:
+    """Decide every structure of `template` for `values` and infer shapes and costs.
+
+    Raises:
+        ShapeMismatch: the chosen network cannot be built (names both nodes and lines).
+        RangeError / UnknownName: bad values.
+    """
+    chosen = active_values(template, values)
+    live = _live_subgraph(template.graph, chosen)
+    evaluator = _Evaluator(template, live, chosen)
+    for out in template.outputs.values():
+        evaluator.demand(out)
+    graph = evaluator.concrete_graph()
+    outputs = {name: evaluator.alias(node) for name, node in template.outputs.items()}
+    train, options = _train_settings(template, chosen)
+    return Architecture(template, graph, chosen, dict(template.inputs), outputs, train, options)
+
+
+def _live_subgraph(g: nx.MultiDiGraph, chosen: dict) -> nx.MultiDiGraph:
+    keep = [n for n, d in g.nodes(data=True) if holds(d["condition"], chosen)]
+    live = nx.MultiDiGraph()
+    live.add_nodes_from((n, g.nodes[n]) for n in keep)
+    for u, v, d in g.edges(data=True):
+        if u in live and v in live and holds(d["condition"], chosen):
+            live.add_edge(u, v, **d)
+    return live
+
+
+def _train_settings(template: Template, chosen: dict) -> tuple[dict, dict]:
+    train = {k: evaluate(v, chosen, None, template.params) for k, v in template.train.items()}
+    options = {}
+    for hp in template.hyperparameters:
+        if hp.name in chosen and hp.options:
+            options.update({label: kwargs for label, kwargs in hp.options
+                            if label == chosen[hp.name]})
+    return train, options
+
+
+def _shape_refs(value) -> list[str]:
+    if isinstance(value, tuple):
+        return [n for v in value for n in _shape_refs(v)]
+    if not isinstance(value, Sym):
+        return []
+    if value.op == "shape":
+        return [value.args[0]]
+    return [n for a in value.args for n in _shape_refs(a)]
+
+
+class _Evaluator:
+    """Demand-driven evaluation of the live template graph (an explicit stack, no recursion)."""
+
+    def __init__(self, template: Template, live: nx.MultiDiGraph, chosen: dict):
+        self.template = template
+        self.g = live
+        self.chosen = chosen
+        self.shape: dict[str, tuple] = {}
+        self.aliases: dict[str, str] = {}
+        self.done: dict[str, dict] = {}
+
+    def alias(self, node: str) -> str:
+        while node in self.aliases:
+            node = self.aliases[node]
+        return node
+
+    def shape_of(self, node: str, attr):
+        shape = self.shape[self.alias(node)]
+        if attr == "shape":
+            return shape
+        if isinstance(attr, int):
+            return shape[attr]
+        return {"height": lambda: shape[0], "width": lambda: shape[1],
+                "channels": lambda: shape[-1], "rank": lambda: len(shape)}[attr]()
+
+    def inputs(self, node: str) -> list[str]:
+        edges = sorted(self.g.in_edges(node, data=True), key=lambda e: e[2]["slot"])
+        return [u for u, _, _ in edges]
+
+    def demand(self, target: str) -> None:
+        stack = [target]
+        while stack:
+            node = stack[-1]
+            if node in self.shape:
+                stack.pop()
+                continue
+            missing = [n for n in self._prerequisites(node) if n not in self.shape]
+            if missing:
+                stack.extend(missing)
+                continue
+            self._compute(node)
+            stack.pop()
+
+    def _prerequisites(self, node: str) -> list[str]:
+        data = self.g.nodes[node]
+        if data["kind"] == "select":
+            when = data.get("when")
+            refs = _shape_refs(when) if when is not None else []
+            if any(r not in self.shape for r in refs):
+                return refs
+            return [self._selected(node)]
+        refs = [r for v in data.get("args", {}).values() for r in _shape_refs(v)]
+        return self.inputs(node) + refs
+
+    def _selected(self, node: str) -> str:
+        data = self.g.nodes[node]
+        edges = list(self.g.in_edges(node, data=True))
+        when = data.get("when")
+        if when is not None:
+            taken = "then" if evaluate(when, self.chosen, self.shape_of) else "else"
+            edges = [e for e in edges if e[2].get("branch") == taken]
+        if len(edges) != 1:
+            raise ArchError(f"internal: select node {node} has {len(edges)} live inputs",
+                            data.get("pos"))
+        return edges[0][0]
+
+    def _compute(self, node: str) -> None:
+        data = self.g.nodes[node]
+        kind = data["kind"]
+        if kind == "select":
+            source = self._selected(node)
+            self.aliases[node] = source
+            self.shape[node] = self.shape[self.alias(source)]
+        elif kind == "input":
+            self.shape[node] = data["shape"]
+            self.done[node] = {"op": "input", "args": {}, "inputs": [], "params": 0, "flops": 0}
+        elif kind == "output":
+            source = self.alias(self.inputs(node)[0])
+            self.aliases[node] = source
+            self.shape[node] = self.shape[source]
+        else:
+            self._compute_op(node, data)
+
+    def _compute_op(self, node: str, data: dict) -> None:
+        args = {k: evaluate(v, self.chosen, self.shape_of, self.template.params)
+                for k, v in data.get("args", {}).items()}
+        op = data["op"]
+        if op == "merge":
+            op = {"concat": "concat", "add": "add", "multiply": "multiply"}[args.pop("op")]
+        spec = ops.lookup(op)
+        problems = [f"{k}: {m}" for k, v in args.items()
+                    if (arg := spec.arg(k)) is not None and (m := ops.check_value(arg, v))]
+        if problems:
+            raise ShapeMismatch(f"{op} '{node}': {problems[0]}", data.get("pos"))
+        sources = [self.alias(u) for u in self.inputs(node)]
+        in_shapes = [self.shape[s] for s in sources]
+        try:
+            result = shapes.infer(spec, ops.effective_args(spec, args), in_shapes)
+        except shapes.ShapeFault as fault:
+            raise self._mismatch(node, data, sources, str(fault)) from None
+        self.shape[node] = result.shape
+        self.done[node] = {"op": op, "args": args, "inputs": sources, "params": result.params,
+                           "flops": result.flops}
+
+    def _mismatch(self, node, data, sources, message) -> ShapeMismatch:
+        parts = [f"'{s}' {_fmt(self.shape[s])} (line {self._line(s)})" for s in sources]
+        hint = "its input" + ("s are " if len(parts) > 1 else " is ") + " and ".join(parts)
+        return ShapeMismatch(f"{data['op']} '{node}': {message}", data.get("pos"), hint)
+
+    def _line(self, node: str) -> str:
+        pos = self.template.graph.nodes[node].get("pos")
+        return f"{pos.line}" if pos else "?"
+
+    def concrete_graph(self) -> nx.DiGraph:
+        g = nx.DiGraph()
+        order = [n for n in nx.topological_sort(self.g) if n in self.done]
+        for n in order:
+            src = self.template.graph.nodes[n]
+            info = self.done[n]
+            g.add_node(n, **info, shape=self.shape[n], pos=src.get("pos"),
+                       shares=self._shares(src.get("shares")), label=src.get("label"))
+            for slot, u in enumerate(info["inputs"]):
+                g.add_edge(u, n, slot=slot)
+        return g
+
+    def _shares(self, other: str | None) -> str | None:
+        if other is None:
+            return None
+        return other if other in self.done else None
+
+
+def _fmt(shape) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
