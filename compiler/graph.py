@@ -82,9 +82,12 @@ class Scope:
         if hp in domains:
             values = tuple(v for v in domains[hp] if v in values)
         domains[hp] = values
-        kept = tuple(c for c in self.condition if c.hp != hp)
-        return replace(self, condition=kept + (clause(hp, values),),
-                       domains=tuple(domains.items()))
+        new = clause(hp, values)
+        if any(c.hp == hp for c in self.condition):
+            condition = tuple(new if c.hp == hp else c for c in self.condition)
+        else:
+            condition = self.condition + (new,)
+        return replace(self, condition=condition, domains=tuple(domains.items()))
 
 
 @dataclass
@@ -1286,8 +1289,9 @@ class Expander:
                       max=high if kind == "int" else float(high), step=step, sampling=sampling,
                       origin=e.pos)
         domain = spec.domain()
+        on_grid = domain is None or any(abs(default - d) <= 1e-9 * max(1, abs(d)) for d in domain)
         if not isinstance(default, want) or isinstance(default, bool) or not low <= default <= high \
-                or (domain is not None and kind == "int" and default not in domain):
+                or not on_grid:
             raise RangeError(f"default {default!r} is not in the range {low}..{high}", e.pos)
         return spec
 

@@ -72,12 +72,22 @@ class HpSpec:
             return self.values
         if self.kind == "bool":
             return (False, True)
+        if self.sampling != "linear" and self.step and self.step > 1:
+            return self._geometric()
         if self.kind == "int":
             return tuple(range(int(self.min), int(self.max) + 1, int(self.step or 1)))
         if self.step:
             n = int(round((self.max - self.min) / self.step))
             return tuple(round(self.min + i * self.step, 12) for i in range(n + 1))
         return None
+
+    def _geometric(self) -> tuple:
+        """Keras Tuner's meaning of a step with log sampling: a factor, min * step ** i."""
+        values, v = [], self.min
+        while v <= self.max * (1 + 1e-12):
+            values.append(int(v) if self.kind == "int" else round(v, 12))
+            v *= self.step
+        return tuple(values)
 
     def same_space(self, other: HpSpec) -> bool:
         keys = ("kind", "default", "values", "min", "max", "step", "sampling")

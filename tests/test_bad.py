@@ -1,0 +1,177 @@
+"""Golden tests for invalid templates: each tests/bad/NAME.arch -> `archc check` -> NAME.expected.
+
+Every case must exit 1 with nothing on stdout, no Python traceback, and stderr equal to its
+`.expected` file byte for byte. Regenerate the goldens after a deliberate message change with
+`ARCHC_UPDATE_GOLDEN=1 pytest tests/test_bad.py`, then review the diff before committing.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BAD = ROOT / "tests" / "bad"
+UPDATE = os.environ.get("ARCHC_UPDATE_GOLDEN") == "1"
+
+# Every case, with the class of fault it stands for. tests/bad/lib/ holds helper files
+# that cases import; they are not cases themselves.
+CASES = {
+    # syntax
+    "unclosed_brace": "syntax: unclosed brace",
+    "stray_token": "syntax: stray token",
+    "missing_arrow_target": "syntax: missing '->' target",
+    "bad_number": "syntax: bad number",
+    "unterminated_string": "syntax: unterminated string",
+    "keyword_as_name": "syntax: reserved word used as a name",
+    "keyword_as_param_name": "syntax: reserved word used as a name",
+    "empty_file": "syntax: empty file",
+    "only_comments": "syntax: only comments",
+    # not text
+    "nul_byte": "binary garbage",
+    "invalid_utf8": "binary garbage",
+    "binary_png": "binary garbage",
+    # names and arguments
+    "unknown_op": "unknown op",
+    "unknown_block": "unknown block",
+    "unknown_keyword": "unknown keyword argument",
+    "too_many_positional": "too many positional arguments",
+    "missing_required_arg": "missing required argument",
+    "argument_twice": "argument given twice",
+    "block_wrong_args": "block called with wrong arguments",
+    "block_missing_arg": "block called with wrong arguments",
+    "block_unknown_keyword": "block called with wrong arguments",
+    "undefined_name": "undefined name",
+    "unknown_function": "undefined name",
+    "unknown_attribute": "undefined name",
+    # duplicates
+    "duplicate_block": "duplicate block",
+    "block_named_like_op": "duplicate block",
+    "duplicate_param": "duplicate param",
+    "duplicate_input": "duplicate input",
+    "duplicate_hp": "duplicate hp",
+    "duplicate_assignment": "duplicate assignment",
+    "duplicate_label": "duplicate label",
+    "duplicate_output": "duplicate output",
+    "duplicate_alternative": "duplicate choice alternative label",
+    "duplicate_implicit_alternative": "duplicate choice alternative label",
+    "duplicate_graph": "duplicate section",
+    "duplicate_setting": "duplicate training setting",
+    # hyperparameters, ranges and defaults
+    "empty_choice": "empty choice",
+    "reversed_repeat": "reversed or empty range",
+    "empty_repeat": "reversed or empty range",
+    "reversed_int": "reversed or empty range",
+    "reversed_float": "reversed or empty range",
+    "log_sampling_zero": "reversed or empty range",
+    "default_outside_range": "default outside range",
+    "repeat_default_outside": "default outside range",
+    "fixed_count_default": "default outside range",
+    "default_not_in_values": "default not among values",
+    "choice_default_unknown": "default not among values",
+    "hp_kind_mismatch": "wrong hyperparameter kind",
+    # values
+    "string_filters": "wrong value type",
+    "rate_too_large": "wrong value type",
+    "bad_padding": "wrong value type",
+    "bad_activation": "wrong value type",
+    "zero_kernel": "wrong value type",
+    "string_arithmetic": "string in arithmetic",
+    "division_by_zero": "string in arithmetic",
+    "float_count": "float where an int is needed",
+    "float_count_integral": "float where an int is needed",
+    # structure
+    "unbounded_recursion": "unbounded recursion",
+    "import_cycle": "import cycle",
+    "missing_import": "missing import file",
+    "import_holds_graph": "imported file holds a graph",
+    "in_at_top_level": "'in' at top level",
+    "output_in_block": "'output' inside a block",
+    "merge_mid_chain": "merge in the middle of a chain",
+    "merge_one_input": "merge of one input",
+    "merge_op_one_tensor": "merge of one input",
+    "header_without_graph": "template header without a graph",
+    "graph_without_inputs": "graph without inputs",
+    "unused_input": "unused input",
+    "unused_hp": "unused hp",
+    "condition_two_hps": "condition on two hyperparameters",
+    "condition_float_hp": "condition on a float hyperparameter",
+    # training
+    "unknown_setting": "unknown training setting",
+    "unknown_optimizer": "unknown optimizer",
+    "unknown_loss": "unknown loss",
+    "unknown_metric": "unknown metric",
+    "negative_batch_size": "bad training value",
+    # shapes
+    "zero_input_dim": "static shape",
+    "negative_input_dim": "static shape",
+    "string_input_dim": "static shape",
+    "empty_input_shape": "static shape",
+    "add_shape_mismatch": "static shape",
+}
+
+REQUIRED_CLASSES = (
+    "syntax: unclosed brace", "syntax: stray token", "syntax: missing '->' target",
+    "syntax: bad number", "syntax: unterminated string", "syntax: reserved word used as a name",
+    "syntax: empty file", "syntax: only comments", "binary garbage",
+    "unknown op", "unknown block", "unknown keyword argument", "too many positional arguments",
+    "missing required argument", "argument given twice", "block called with wrong arguments",
+    "undefined name",
+    "duplicate block", "duplicate param", "duplicate input", "duplicate hp",
+    "duplicate assignment", "duplicate label", "duplicate output",
+    "duplicate choice alternative label",
+    "empty choice", "reversed or empty range", "default outside range",
+    "default not among values", "wrong value type", "string in arithmetic",
+    "float where an int is needed",
+    "unbounded recursion", "import cycle", "missing import file", "imported file holds a graph",
+    "'in' at top level", "'output' inside a block", "merge in the middle of a chain",
+    "template header without a graph", "graph without inputs", "unused input", "unused hp",
+    "condition on two hyperparameters", "condition on a float hyperparameter",
+    "unknown training setting", "unknown optimizer", "unknown loss", "unknown metric",
+    "bad training value", "static shape",
+)
+
+
+def case_files() -> list[Path]:
+    return sorted(BAD.glob("*.arch"))
+
+
+def run_check(case: Path) -> subprocess.CompletedProcess:
+    rel = case.relative_to(ROOT).as_posix()
+    return subprocess.run([sys.executable, "-m", "archc", "check", rel], cwd=ROOT,
+                          capture_output=True, timeout=60)
+
+
+@pytest.mark.parametrize("case", case_files(), ids=lambda p: p.stem)
+def test_bad_template(case: Path):
+    result = run_check(case)
+    golden = case.with_suffix(".expected")
+    if UPDATE:
+        golden.write_bytes(result.stderr)
+    assert b"Traceback" not in result.stdout + result.stderr
+    assert result.stdout == b""
+    assert result.returncode == 1, result.stderr.decode(errors="replace")
+    assert golden.exists(), f"no golden {golden.name}: run with ARCHC_UPDATE_GOLDEN=1"
+    assert result.stderr.decode("utf-8", "replace") == golden.read_bytes().decode("utf-8", "replace")
+
+
+def test_every_case_is_classified():
+    on_disk = {p.stem for p in case_files()}
+    assert on_disk == set(CASES), "tests/bad and CASES disagree"
+    assert len(CASES) >= 45
+
+
+def test_every_class_has_a_case():
+    assert set(REQUIRED_CLASSES) <= set(CASES.values())
+    assert set(CASES.values()) <= set(REQUIRED_CLASSES), "a class missing from REQUIRED_CLASSES"
+
+
+def test_every_case_has_a_golden_and_a_readme_line():
+    readme = (BAD / "README.md").read_text(encoding="utf-8")
+    for name in CASES:
+        assert (BAD / f"{name}.expected").exists(), name
+        assert f"`{name}`" in readme, f"{name} is not described in tests/bad/README.md"
