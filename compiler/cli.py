@@ -59,10 +59,56 @@ def _scalar(raw: str):
     return raw
 
 
-def load_template(name: str, params: dict | None = None):
+def load_template(name: str, params: dict | None = None, inputs: dict | None = None):
     from .graph import build_graph
 
-    return build_graph(resolve_template(name), params)
+    return build_graph(resolve_template(name), params, inputs)
+
+
+def split_settings(name: str, settings: dict) -> tuple[dict, dict]:
+    """`--set` values for the template's params, and the rest (hyperparameters)."""
+    from . import ast
+    from .parse import parse_file
+
+    module = parse_file(resolve_template(name))
+    params = {d.name for d in module.of_type(ast.ParamDecl)}
+    return ({k: v for k, v in settings.items() if k in params},
+            {k: v for k, v in settings.items() if k not in params})
+
+
+def parse_inputs(items: list[str] | None) -> dict[str, tuple]:
+    """`NAME=H,W,C` pairs."""
+    out = {}
+    for item in items or ():
+        name, sep, dims = item.partition("=")
+        try:
+            out[name.strip()] = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            raise UsageError(f"expected NAME=H,W,C with integers, found '{item}'") from None
+        if not sep or not name:
+            raise UsageError(f"expected NAME=H,W,C, found '{item}'")
+    return out
+
+
+def choose(template, hp_values: dict, seed: int | None):
+    """Resolve the template at the given values, or at a random valid sample for `seed`
+    (further seeds drawn from it until a sample's shapes work, at most 100)."""
+    import random
+
+    from .resolve import resolve
+    from .space import sample
+
+    if seed is None:
+        return resolve(template, hp_values)
+    rng = random.Random(seed)
+    last = None
+    for _ in range(100):
+        values = {**sample(template, rng.randrange(2**31)), **hp_values}
+        try:
+            return resolve(template, values)
+        except ArchError as exc:
+            last = exc
+    raise last
 
 
 # ---------------------------------------------------------------- commands
@@ -125,11 +171,87 @@ def cmd_space(args) -> int:
     return EXIT_OK
 
 
+def cmd_compile(args) -> int:
+    from .lower import lower
+
+    params, hp_values = split_settings(args.file, parse_assignments(args.set))
+    template = load_template(args.file, params, parse_inputs(args.input))
+    arch = choose(template, hp_values, args.sample)
+    model = lower(arch)
+    summary = compile_summary(arch, model)
+    if args.output:
+        summary["file"], summary["file_bytes"] = save_model(model, args.output)
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print(format_compile(summary))
+    return EXIT_OK
+
+
+def compile_summary(arch, model) -> dict:
+    """The facts `archc compile` reports, from the concrete graph and the Keras model."""
+    from .lower import layer_name
+
+    g = arch.graph
+    layers = [{"name": layer_name(n), "node": n, "type": type(model.get_layer(layer_name(n))).__name__,
+               "output_shape": [None, *g.nodes[n]["shape"]],
+               "params": 0 if g.nodes[n]["shares"] else g.nodes[n]["params"],
+               "shares": g.nodes[n]["shares"]} for n in arch.layers()]
+    return {
+        "template": arch.template.name, **arch.cost(), "keras_params": model.count_params(),
+        "choices": arch.choices,
+        "inputs": {k: [None, *v] for k, v in arch.inputs.items()},
+        "outputs": {k: [None, *g.nodes[v]["shape"]] for k, v in arch.outputs.items()},
+        "train": arch.train, "layers": layers,
+    }
+
+
+def format_compile(s: dict) -> str:
+    lines = [f"template {s['template']}"]
+    if s["choices"]:
+        lines.append("choices:")
+        width = max(len(k) for k in s["choices"])
+        lines += [f"  {k:<{width}}  {v}" for k, v in s["choices"].items()]
+    lines.append(f"{'layer':<48} {'type':<24} {'output shape':<22} params")
+    for layer in s["layers"]:
+        shape = "(" + ", ".join("None" if d is None else str(d) for d in layer["output_shape"]) + ")"
+        params = f"{layer['params']:,}" + (f" (shares {layer['shares']})" if layer["shares"] else "")
+        lines.append(f"{layer['name']:<48} {layer['type']:<24} {shape:<22} {params}")
+    lines.append(f"layers: {len(s['layers'])}   parameters: {s['params']:,}   "
+                 f"bytes: {s['bytes']:,}   FLOPs (multiply-adds): {s['flops']:,}   "
+                 f"peak activation bytes: {s['peak_activation_bytes']:,}")
+    for name, shape in s["outputs"].items():
+        lines.append(f"output {name}: {tuple(shape)}")
+    if "file" in s:
+        lines.append(f"wrote {s['file']} ({s['file_bytes']:,} bytes)")
+    return "\n".join(lines)
+
+
+def save_model(model, path: str) -> tuple[str, int]:
+    """Save as .keras or convert to .tflite; returns the path and its size in bytes."""
+    out = Path(path)
+    if out.suffix == ".keras":
+        model.save(out)
+    elif out.suffix == ".tflite":
+        from .lower import to_tflite
+
+        out.write_bytes(to_tflite(model))
+    else:
+        raise UsageError(f"-o takes a .keras or .tflite file, found '{path}'")
+    return str(out), out.stat().st_size
+
+
 def cmd_dot(args) -> int:
     from .dot import render_format, to_dot
 
-    template = load_template(args.file, parse_assignments(args.set))
-    text = to_dot(template)
+    params, hp_values = split_settings(args.file, parse_assignments(args.set))
+    template = load_template(args.file, params)
+    if hp_values or args.sample is not None:
+        from .dot import architecture_to_dot
+
+        text = architecture_to_dot(choose(template, hp_values, args.sample))
+    else:
+        text = to_dot(template)
     data = text.encode() if args.format == "dot" else render_format(text, args.format)
     if args.output:
         Path(args.output).write_bytes(data)
@@ -182,11 +304,25 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("--set", action="append", metavar="NAME=VALUE", help="set a param")
     space.set_defaults(run=cmd_space)
 
+    comp = sub.add_parser("compile", help="build one model: defaults, --set values or --sample")
+    comp.add_argument("file", metavar="FILE")
+    comp.add_argument("--set", action="append", metavar="NAME=VALUE",
+                      help="a hyperparameter's value or a param")
+    comp.add_argument("--sample", type=int, metavar="SEED", help="a random valid configuration")
+    comp.add_argument("--input", action="append", metavar="NAME=H,W,C",
+                      help="override an input's shape")
+    comp.add_argument("-o", "--output", metavar="OUT", help="write OUT.keras or OUT.tflite")
+    comp.add_argument("--json", action="store_true", help="print one JSON object")
+    comp.set_defaults(run=cmd_compile)
+
     dot = sub.add_parser("dot", help="draw the template as Graphviz DOT (or SVG/PNG)")
     dot.add_argument("file", metavar="FILE")
     dot.add_argument("-o", "--output", metavar="OUT")
     dot.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
-    dot.add_argument("--set", action="append", metavar="NAME=VALUE", help="set a param")
+    dot.add_argument("--set", action="append", metavar="NAME=VALUE",
+                     help="a param, or a hyperparameter's value: draws the chosen architecture")
+    dot.add_argument("--sample", type=int, metavar="SEED",
+                     help="draw the architecture of a random valid configuration")
     dot.set_defaults(run=cmd_dot)
     return parser
 

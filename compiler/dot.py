@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -136,19 +136,29 @@ def _run_dot(exe: str, dot_text: str, fmt: str) -> bytes:
     return proc.stdout
 
 
-def quote(text) -> str:
-    """A DOT double-quoted string: backslashes, quotes and newlines escaped.
+def quote(text, eol: str = "\\n") -> str:
+    """A DOT double-quoted string: backslashes and quotes escaped, newlines as `eol`.
 
     >>> print(quote('a"b\\\\c/d'))
     "a\\"b\\\\c/d"
     """
-    text = str(text).replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + text.replace("\r", "").replace("\n", "\\n") + '"'
+    text = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\r", "")
+    return '"' + text.replace("\n", eol) + '"'
+
+
+class Left(str):
+    """Label text drawn left-justified, line by line (DOT's `\\l`)."""
 
 
 def attrs(values: dict) -> str:
     """A DOT attribute list, every value quoted: `[k="v", ...]`."""
-    return "[" + ", ".join(f"{k}={quote(v)}" for k, v in values.items()) + "]"
+    return "[" + ", ".join(f"{k}={_attr_value(v)}" for k, v in values.items()) + "]"
+
+
+def _attr_value(value) -> str:
+    if isinstance(value, Left):
+        return quote(str(value) + "\n", eol="\\l")
+    return quote(value)
 
 
 # ---------------------------------------------------------------- the drawing's graph
@@ -163,6 +173,7 @@ class View:
     hps: dict[str, HpSpec]
     order: list[str]
     members: dict[str, set]
+    spine: list[str] = field(default_factory=list)
 
 
 def _view(template) -> View:
@@ -173,8 +184,26 @@ def _view(template) -> View:
     _group_merge_copies(g, clusters)
     view = View(g, clusters, {h.name: h for h in template.hyperparameters}, _order(g), {})
     view.members = _members(g, clusters)
+    view.spine = _spine(g)
     _mark_shortcuts(g)
     return view
+
+
+def _spine(g: nx.MultiDiGraph) -> list[str]:
+    """The nodes every path from the inputs to the outputs passes, in order: drawn in a
+    straight line, so that a long network does not drift sideways."""
+    start, end = object(), object()
+    flow = nx.DiGraph(g)
+    flow.add_edges_from((start, n) for n, d in g.nodes(data=True) if d.get("kind") == "input")
+    flow.add_edges_from((n, end) for n, d in g.nodes(data=True) if d.get("kind") == "output")
+    if not g or end not in flow or not nx.has_path(flow, start, end):
+        return []
+    dominators = nx.immediate_dominators(flow, start)
+    spine, n = [], dominators.get(end)
+    while n is not None and n is not start:
+        spine.append(n)
+        n = dominators.get(n) if dominators.get(n) != n else None
+    return spine[::-1]
 
 
 def _order(g: nx.MultiDiGraph) -> list[str]:
@@ -324,7 +353,8 @@ def _scope_lines(view, cid, place, children, indent) -> list[str]:
     lines = [indent + _node_stmt(view, n) for n in place.get(cid, ())]
     for child in children.get(cid, ()):
         lines.append(f"{indent}subgraph {quote(child)} {{")
-        lines += [f"{indent}  {k}={quote(v)};" for k, v in _cluster_attrs(view, child).items()]
+        lines += [f"{indent}  {k}={_attr_value(v)};"
+                  for k, v in _cluster_attrs(view, child).items()]
         lines += _scope_lines(view, child, place, children, indent + "  ")
         lines.append(indent + "}")
     return lines
@@ -333,7 +363,7 @@ def _scope_lines(view, cid, place, children, indent) -> list[str]:
 def _cluster_attrs(view: View, cid: str) -> dict:
     info = view.clusters[cid]
     kind = info["kind"]
-    label = LABELLERS.get(kind, _plain_label)(view, cid, info)
+    label = Left(_with_condition(view, info, LABELLERS.get(kind, _plain_label)(view, cid, info)))
     if kind == "block":
         return dict(label=label, style="rounded,filled", fillcolor="#f7f9fb", color="#aab4be",
                     fontcolor="#34495e")
@@ -341,6 +371,16 @@ def _cluster_attrs(view: View, cid: str) -> dict:
     style = "dashed,rounded" if _varies(view, info) else "dotted,rounded"
     return dict(label=label, style=style, color=colour, fontcolor=colour, penwidth="1.3",
                 tooltip=_cluster_tooltip(info))
+
+
+def _with_condition(view: View, info: dict, label: str) -> str:
+    """A cluster that exists only under a condition its parent lacks says so."""
+    parent = view.clusters.get(info.get("parent"), {})
+    if info["kind"] in ("rep", "if", "alternative") or not info.get("condition"):
+        return label
+    if parent.get("kind") == "alternative" or _new_clauses(info, parent) == "…":
+        return label
+    return f"{label}\n(if {_new_clauses(info, parent)})"
 
 
 def _varies(view: View, info: dict) -> bool:
@@ -478,6 +518,8 @@ def _node_stmt(view: View, n: str) -> str:
         look = _io_look(d)
     else:
         look = _op_look(view, n, d)
+    if n in view.spine:
+        look["group"] = "spine"
     return f"{quote(n)} {attrs({**look, 'tooltip': _node_tooltip(n, d)})};"
 
 
@@ -528,7 +570,9 @@ def _op_label(view: View, n: str, d: dict) -> str:
     items = _arg_items(view, n, d)
     head = [label] if _named(label, op) else []
     if op == "merge":
-        return "\n".join(["merge", *_wrap(["by " + i for i in items], ", ")])
+        by = d.get("args", {}).get("op")
+        return "merge\nby " + (_hp_arg(view, "op", by.args[0]) if isinstance(by, Sym)
+                                and by.op == "hp" else value_text(view, by, n))
     lines = _wrap([op, *items], ", ", first_sep=" ")
     return "\n".join(head + lines)
 
@@ -747,7 +791,15 @@ def _edges(view: View) -> list[str]:
             look.pop("label")
         labelled.add((v, text))
         lines.append(f"  {quote(u)} -> {quote(v)}{' ' + attrs(look) if look else ''};")
-    return lines
+    return lines + _spine_edges(view)
+
+
+def _spine_edges(view: View) -> list[str]:
+    """Invisible, heavy edges between spine nodes that no edge joins: they keep the spine
+    straight across the branches of an `if` or an optional part."""
+    pairs = zip(view.spine, view.spine[1:], strict=False)
+    return [f"  {quote(a)} -> {quote(b)} {attrs(dict(style='invis', weight='8'))};"
+            for a, b in pairs if not view.g.has_edge(a, b)]
 
 
 def _edge_look(view: View, u: str, v: str, d: dict) -> dict:
@@ -781,7 +833,7 @@ def _branch_text(view: View, v: str, d: dict) -> str:
 def _title(template, view: View) -> str:
     if view.g.number_of_nodes() == 0:
         return f"{template.name}: a block library, no graph"
-    structural = {info.get("hp") for info in view.clusters.values()}
+    shown = {info.get("hp") for info in view.clusters.values() if info["kind"] != "if"}
     free = [f"{h} ∈ {domain(spec)}" for h, spec in view.hps.items()
-            if "/" not in h and h not in structural]
+            if "/" not in h and h not in shown]
     return "\n".join([str(template.name), *_wrap(free, ";  ")]) if free else str(template.name)

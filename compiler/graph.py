@@ -62,6 +62,35 @@ class Template:
     def hp(self, name: str) -> HpSpec:
         return next(h for h in self.hyperparameters if h.name == name)
 
+    def resolve(self, values=None):
+        """The concrete architecture for `values` (a mapping, a kt.HyperParameters, or None
+        for the defaults): see resolve.py."""
+        from .resolve import resolve
+
+        return resolve(self, values)
+
+    def build(self, values=None, compile: bool = True):
+        """A keras.Model for `values`, compiled with the template's training settings."""
+        from .lower import lower
+
+        return lower(self.resolve(values), compile=compile)
+
+    def cost(self, values=None) -> dict[str, int]:
+        """Parameters, float32 bytes, FLOPs (multiply-adds) and peak activation bytes."""
+        return self.resolve(values).cost()
+
+    def space(self):
+        """The keras_tuner.HyperParameters of this template, conditions included."""
+        from .space import declare_space
+
+        return declare_space(self)
+
+    def hypermodel(self):
+        """A keras_tuner.HyperModel that any Keras Tuner tuner can search."""
+        from .hypermodel import ArchHyperModel
+
+        return ArchHyperModel(self)
+
 
 @dataclass(frozen=True)
 class Scope:
@@ -203,12 +232,14 @@ def _load_import(decl: ast.Import, module: ast.Module, loaded: Loaded, stack: li
 # ---------------------------------------------------------------- entry point
 
 
-def build_graph(path: str | Path, params: dict | None = None) -> Template:
+def build_graph(path: str | Path, params: dict | None = None,
+                inputs: dict[str, tuple] | None = None) -> Template:
     """Load, expand and check a template file.
 
     Args:
         path: an .arch file.
         params: values for the template's `param`s, overriding their defaults.
+        inputs: shapes for the template's inputs, overriding the declared ones.
     Returns:
         The Template with its graph and hyperparameters.
     Raises:
@@ -216,7 +247,7 @@ def build_graph(path: str | Path, params: dict | None = None) -> Template:
         ArchErrors: every fault found while expanding and checking.
     """
     loaded = load(path)
-    expander = Expander(loaded, params or {})
+    expander = Expander(loaded, params or {}, inputs or {})
     return expander.run()
 
 
@@ -226,7 +257,8 @@ def build_graph(path: str | Path, params: dict | None = None) -> Template:
 class Expander:
     """Walks the AST, evaluating what is constant and keeping the rest as structure."""
 
-    def __init__(self, loaded: Loaded, params: dict):
+    def __init__(self, loaded: Loaded, params: dict, inputs: dict | None = None):
+        self.input_overrides = dict(inputs or {})
         self.loaded = loaded
         self.module = loaded.main
         self.g = nx.MultiDiGraph(clusters={})
@@ -311,6 +343,9 @@ class Expander:
                 self._define_global(d.name, Sym("hp", (d.name,)), d.pos)
             elif isinstance(d, ast.InputDecl):
                 self._declare_input(d)
+        for name in sorted(set(self.input_overrides) - {
+                d.name for d in decls if isinstance(d, ast.InputDecl)}):
+            self.error(UnknownName(f"no input '{name}' in this template", None))
         unknown = set(self.param_overrides) - set(self.params)
         for name in sorted(unknown):
             hint = did_you_mean(name, self.params) or (
@@ -329,10 +364,22 @@ class Expander:
             dims.append(v)
         if not d.shape:
             self.error(TypeMismatch("expected at least one dimension, found []", d.pos))
+        if d.name in self.input_overrides:
+            dims = self._overridden_shape(d, self.input_overrides[d.name])
         self.inputs[d.name] = tuple(dims)
         self.g.add_node(d.name, kind="input", op="input", label=d.name, shape=tuple(dims),
                         condition=(), cluster=None, pos=d.pos, args={})
         self._define_global(d.name, Tensor(d.name), d.pos)
+
+    def _overridden_shape(self, d: ast.InputDecl, shape) -> tuple:
+        shape = tuple(shape)
+        if not shape or any(not isinstance(x, int) or isinstance(x, bool) or x < 1 for x in shape):
+            self.error(TypeMismatch(f"input '{d.name}': expected positive integer dimensions, "
+                                    f"found {shape}", None))
+        elif len(shape) != len(d.shape):
+            self.error(TypeMismatch(f"input '{d.name}' has {len(d.shape)} dimensions, found "
+                                    f"{len(shape)} in the override {shape}", d.pos))
+        return shape
 
     def _check_unused(self) -> None:
         if self.errors:

@@ -63,3 +63,15 @@ def compile_model(model, arch: Architecture) -> None:
     metrics = train.get("metrics", ())
     metrics = [ops.build_metric(m) for m in (metrics if isinstance(metrics, tuple) else (metrics,))]
     model.compile(optimizer=optimizer, loss=ops.LOSSES.get(loss, loss), metrics=metrics)
+
+
+def to_tflite(model) -> bytes:
+    """The model as a TensorFlow Lite flatbuffer (through a SavedModel export)."""
+    import tempfile
+
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        model.export(tmp, format="tf_saved_model", verbose=False)
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp)
+        return converter.convert()

@@ -8,6 +8,7 @@ a shape condition rules out (MobileNetV2's residual when channels differ) is nev
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -40,6 +41,32 @@ class Architecture:
     @property
     def flops(self) -> int:
         return sum(d["flops"] for _, d in self.graph.nodes(data=True))
+
+    @property
+    def bytes(self) -> int:
+        """float32 weight bytes."""
+        return 4 * self.params
+
+    @property
+    def peak_activation(self) -> int:
+        """Most float32 activation bytes alive at once (batch of one), running the layers in
+        topological order and freeing each output after its last consumer."""
+        g = self.graph
+        remaining = {n: g.out_degree(n) for n in g}
+        outputs = set(self.outputs.values())
+        live, peak = 0, 0
+        for n in nx.topological_sort(g):
+            live += 4 * math.prod(g.nodes[n]["shape"])
+            peak = max(peak, live)
+            for u in set(g.nodes[n]["inputs"]):
+                remaining[u] -= 1
+                if remaining[u] == 0 and u not in outputs:
+                    live -= 4 * math.prod(g.nodes[u]["shape"])
+        return peak
+
+    def cost(self) -> dict[str, int]:
+        return {"params": self.params, "bytes": self.bytes, "flops": self.flops,
+                "peak_activation_bytes": self.peak_activation}
 
     def layers(self) -> list[str]:
         return [n for n in nx.topological_sort(self.graph) if self.graph.nodes[n]["op"] != "input"]
