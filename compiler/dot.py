@@ -89,7 +89,7 @@ def to_dot(template) -> str:
     view = _view(template)
     lines = [f"digraph {quote(template.name)} {{"]
     lines += [f"  {k}={quote(v)};" for k, v in GRAPH_ATTRS.items()]
-    lines.append(f"  label={quote(_title(template, view))};")
+    lines.append(f"  label={_attr_value(_title(template, view))};")
     lines.append(f"  node {attrs(NODE_ATTRS)};")
     lines.append(f"  edge {attrs(EDGE_ATTRS)};")
     lines += _body(view)
@@ -256,6 +256,11 @@ def _replace_node(g: nx.MultiDiGraph, old: str, new: str, extra: dict | None = N
     for _, t, d in list(g.out_edges(old, data=True)):
         g.add_edge(new, t, **{**(extra or {}), **d})
     g.remove_node(old)
+    replaced = g.graph.setdefault("replaced", {})
+    for key, value in list(replaced.items()):
+        if value == old:
+            replaced[key] = new
+    replaced[old] = new
 
 
 SIMPLIFY: tuple[Callable[[nx.MultiDiGraph], None], ...] = (
@@ -376,11 +381,11 @@ def _cluster_attrs(view: View, cid: str) -> dict:
 def _with_condition(view: View, info: dict, label: str) -> str:
     """A cluster that exists only under a condition its parent lacks says so."""
     parent = view.clusters.get(info.get("parent"), {})
-    if info["kind"] in ("rep", "if", "alternative") or not info.get("condition"):
+    if info["kind"] in ("rep", "if", "alternative") or parent.get("kind") == "alternative":
         return label
-    if parent.get("kind") == "alternative" or _new_clauses(info, parent) == "…":
-        return label
-    return f"{label}\n(if {_new_clauses(info, parent)})"
+    implied = parent.get("hp") if parent.get("kind") in ("optional", "residual") else None
+    new = [c for c in _added(info, parent) if c.hp != implied]
+    return f"{label}\n(if {_clauses_text(view, new)})" if new else label
 
 
 def _varies(view: View, info: dict) -> bool:
@@ -464,7 +469,7 @@ def _rep_label(view: View, cid: str, info: dict) -> str:
     spec = view.hps.get(hp)
     if spec is not None and tuple(spec.domain() or ()) == counts:
         return f"{info['label']} (if {short(hp)} ≥ {k + 1})"
-    return f"{info['label']} (if {_new_clauses(info, repeat)})"
+    return f"{info['label']} (if {_new_clauses(view, info, repeat)})"
 
 
 def _choice_label(view: View, cid: str, info: dict) -> str:
@@ -482,7 +487,7 @@ def _if_label(view: View, cid: str, info: dict) -> str:
     if info.get("when") is not None and not info.get("hp"):
         return f"if {_when_text(view, cid, info)}" if info.get("branch") else "else"
     parent = view.clusters.get(info.get("parent"), {})
-    narrowed = _new_clauses(info, parent, info.get("hp"))
+    narrowed = _new_clauses(view, info, parent, info.get("hp"))
     return f"if {narrowed}" if info.get("branch") else f"else ({narrowed})"
 
 
@@ -491,15 +496,22 @@ def _when_text(view: View, cid: str, info: dict) -> str:
     for _, d in view.g.nodes(data=True):
         when = d.get("when")
         if isinstance(when, Sym) and str(when) == str(info["when"]):
-            return sym_text(view, when, cid)
+            return sym_text(view, when, At(cluster=cid))
     return str(info["when"])
 
 
-def _new_clauses(info: dict, parent: dict, hp: str | None = None) -> str:
+def _new_clauses(view: View, info: dict, parent: dict, hp: str | None = None) -> str:
     """The clauses of a cluster's condition that its parent's lacks, shortly written."""
+    return _clauses_text(view, [c for c in _added(info, parent) if hp in (None, c.hp)]) or "…"
+
+
+def _added(info: dict, parent: dict) -> list[Clause]:
     old = set(parent.get("condition") or ())
-    new = [c for c in info.get("condition") or () if c not in old and hp in (None, c.hp)]
-    return " and ".join(clause_text(c) for c in new) or "…"
+    return [c for c in info.get("condition") or () if c not in old]
+
+
+def _clauses_text(view: View, clauses: Iterable[Clause]) -> str:
+    return " and ".join(clause_text(c, view.hps.get(c.hp)) for c in clauses)
 
 
 LABELLERS: dict[str, Callable[[View, str, dict], str]] = {
@@ -572,7 +584,7 @@ def _op_label(view: View, n: str, d: dict) -> str:
     if op == "merge":
         by = d.get("args", {}).get("op")
         return "merge\nby " + (_hp_arg(view, "op", by.args[0]) if isinstance(by, Sym)
-                                and by.op == "hp" else value_text(view, by, n))
+                                and by.op == "hp" else value_text(view, by, At(n)))
     lines = _wrap([op, *items], ", ", first_sep=" ")
     return "\n".join(head + lines)
 
@@ -600,7 +612,7 @@ def _arg_items(view: View, n: str, d: dict) -> list[str]:
 def _arg_text(view: View, n: str, name: str, value, lead: tuple) -> str:
     if isinstance(value, Sym) and value.op == "hp":
         return _hp_arg(view, name, value.args[0])
-    text = _kernel_text(view, n, value) if name in KERNEL_ARGS else value_text(view, value, n)
+    text = _kernel_text(view, n, value) if name in KERNEL_ARGS else value_text(view, value, At(n))
     if name in lead or name in KERNEL_ARGS or (name in VALUE_ONLY and isinstance(value, str)):
         return text
     return f"{name}={text}"
@@ -620,7 +632,7 @@ def _kernel_text(view: View, n: str, value) -> str:
         return f"{value}×{value}"
     if isinstance(value, tuple) and value and all(_is_int(v) for v in value):
         return "×".join(map(str, value))
-    return value_text(view, value, n)
+    return value_text(view, value, At(n))
 
 
 def _stride_text(view: View, n: str, value) -> str:
@@ -630,7 +642,7 @@ def _stride_text(view: View, n: str, value) -> str:
         value = value[0]
     if value is None or value == 1:
         return ""
-    return "/" + value_text(view, value, n)
+    return "/" + value_text(view, value, At(n))
 
 
 def _is_int(value) -> bool:
@@ -669,8 +681,11 @@ def domain(spec: HpSpec) -> str:
     return text + (f" ({spec.sampling})" if spec.sampling != "linear" else "")
 
 
-def clause_text(c: Clause) -> str:
-    values = [_constant(v) for v in c.values]
+def clause_text(c: Clause, spec: HpSpec | None = None) -> str:
+    """`use_se=true`, `merge_point ∈ {group1, pool}`: values in the hp's own order."""
+    order = list(spec.domain() or ()) if spec is not None else []
+    ranked = sorted(c.values, key=lambda v: order.index(v) if v in order else len(order))
+    values = [_constant(v) for v in ranked]
     if len(values) == 1:
         return f"{short(c.hp)}={values[0]}"
     return f"{short(c.hp)} ∈ {{{', '.join(values)}}}"
@@ -686,7 +701,15 @@ def _constant(value) -> str:
     return str(value)
 
 
-def value_text(view: View, value, context: str | None = None) -> str:
+@dataclass(frozen=True)
+class At:
+    """Where a value is drawn: on a node, or on a cluster's label."""
+
+    node: str | None = None
+    cluster: str | None = None
+
+
+def value_text(view: View, value, context: At = At()) -> str:
     """Source-like text of an argument value; `in` for the tensor entering `context`."""
     if isinstance(value, Sym):
         return sym_text(view, value, context)
@@ -697,16 +720,15 @@ def value_text(view: View, value, context: str | None = None) -> str:
     return _constant(value)
 
 
-def sym_text(view: View, value: Sym, context: str | None = None) -> str:
+def sym_text(view: View, value: Sym, context: At = At()) -> str:
     """A symbolic value, constants folded, with no more parentheses than needed.
 
-    `context` is the node (or cluster) the value belongs to: a shape of the tensor that
-    enters it is written `in.channels`.
+    A shape of the tensor that enters `context` is written `in.channels`.
     """
     return _sym(view, _fold(value), context, 0)
 
 
-def _sym(view: View, s, context, outer: int) -> str:
+def _sym(view: View, s, context: At, outer: int) -> str:
     if not isinstance(s, Sym):
         return value_text(view, s, context)
     if s.op in ("hp", "param"):
@@ -734,7 +756,7 @@ def _fold(s):
     args = tuple(_fold(a) for a in s.args)
     if s.op in ("and", "or"):
         keep = tuple(a for a in args if a is not (s.op == "and"))
-        return keep[0] if len(keep) == 1 else Sym(s.op, keep)
+        return keep[0] if len(keep) == 1 else Sym(s.op, keep) if keep else s.op == "and"
     inner = args[0] if args else None
     if s.op in ("*", "+", "-") and isinstance(inner, Sym) and _numbers(args[1:]) and \
             inner.op == s.op and _numbers(inner.args[1:]):
@@ -748,7 +770,7 @@ def _numbers(values) -> bool:
                                      for v in values)
 
 
-def _shape_text(view: View, s: Sym, context: str | None) -> str:
+def _shape_text(view: View, s: Sym, context: At) -> str:
     node, attr = s.args
     name = "in" if _enters(view, node, context) else short(node)
     if isinstance(attr, int):
@@ -756,17 +778,16 @@ def _shape_text(view: View, s: Sym, context: str | None) -> str:
     return f"{name}.{attr}"
 
 
-def _enters(view: View, tensor: str, context: str | None) -> bool:
-    """Whether `tensor` is the one input of node `context`, or enters a cluster around it."""
-    if context is None:
+def _enters(view: View, tensor: str, context: At) -> bool:
+    """Whether `tensor` is the one input of the context's node, or enters a cluster around it."""
+    tensor = view.g.graph.get("replaced", {}).get(tensor, tensor)
+    if tensor not in view.g:
         return False
-    if context in view.g:
-        preds = {u for u, _ in view.g.in_edges(context)}
-        if preds == {tensor}:
+    cid = context.cluster
+    if context.node in view.g:
+        if {u for u, _ in view.g.in_edges(context.node)} == {tensor}:
             return True
-        cid = view.g.nodes[context].get("cluster")
-    else:
-        cid = context
+        cid = view.g.nodes[context.node].get("cluster")
     while cid is not None and cid in view.clusters:
         inside = view.members.get(cid, set())
         if tensor not in inside and any(t in inside for t in view.g.successors(tensor)):
@@ -825,15 +846,15 @@ def _branch_text(view: View, v: str, d: dict) -> str:
     target = set(view.g.nodes[v].get("condition") or ())
     new = [c for c in d.get("condition") or () if c not in target]
     if new:
-        return " and ".join(clause_text(c) for c in new)
+        return _clauses_text(view, new)
     hp, eq, value = str(d["branch"]).partition("=")
     return f"{short(hp)}={value}" if eq else hp
 
 
-def _title(template, view: View) -> str:
+def _title(template, view: View) -> Left:
     if view.g.number_of_nodes() == 0:
-        return f"{template.name}: a block library, no graph"
+        return Left(f"{template.name}: a block library, no graph")
     shown = {info.get("hp") for info in view.clusters.values() if info["kind"] != "if"}
     free = [f"{h} ∈ {domain(spec)}" for h, spec in view.hps.items()
             if "/" not in h and h not in shown]
-    return "\n".join([str(template.name), *_wrap(free, ";  ")]) if free else str(template.name)
+    return Left("\n".join([str(template.name), *free]))
