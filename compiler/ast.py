@@ -6,7 +6,6 @@ Lark types stop at the parser (`parse.py`); everything after it sees only these 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Union
 
 from .diagnostics import SourcePos
 
@@ -129,10 +128,10 @@ class HpChoice:
     pos: SourcePos = field(compare=False)
 
 
-Expr = Union[
-    Number, String, Constant, Name, InRef, Attribute, Subscript, BinOp, UnaryOp, BoolOp,
-    Compare, Sequence, Call, HpChoice,
-]
+Expr = (
+    Number | String | Constant | Name | InRef | Attribute | Subscript | BinOp | UnaryOp
+    | BoolOp | Compare | Sequence | Call | HpChoice
+)
 
 # ---------------------------------------------------------------- graph structure
 
@@ -213,8 +212,8 @@ class If:
     pos: SourcePos = field(compare=False)
 
 
-Structural = Union[Optional, Residual, Repeat, ChoiceNode, Merge, If]
-Stage = Union[Call, Structural]
+Structural = Optional | Residual | Repeat | ChoiceNode | Merge | If
+Stage = Call | Structural
 
 
 @dataclass(frozen=True)
@@ -226,7 +225,7 @@ class Chain:
     pos: SourcePos = field(compare=False)
 
 
-Value = Union[Expr, Chain]
+Value = Expr | Chain
 
 
 @dataclass(frozen=True)
@@ -249,7 +248,7 @@ class ChainStatement:
     pos: SourcePos = field(compare=False)
 
 
-Statement = Union[Assign, Output, ChainStatement]
+Statement = Assign | Output | ChainStatement
 
 # ---------------------------------------------------------------- declarations
 
@@ -321,9 +320,9 @@ class TrainDecl:
     pos: SourcePos = field(compare=False)
 
 
-Declaration = Union[
-    TemplateDecl, Import, ParamDecl, InputDecl, HpDecl, BlockDecl, GraphDecl, TrainDecl
-]
+Declaration = (
+    TemplateDecl | Import | ParamDecl | InputDecl | HpDecl | BlockDecl | GraphDecl | TrainDecl
+)
 
 
 @dataclass(frozen=True)

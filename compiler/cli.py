@@ -28,7 +28,8 @@ def resolve_template(name: str) -> Path:
     path = Path(name)
     if path.exists() or path.suffix == ".arch" or "/" in name.rstrip("/") and path.suffix:
         return path
-    for candidate in (templates_dir() / f"{name}.arch", templates_dir() / "blocks" / f"{name}.arch"):
+    bundled = templates_dir()
+    for candidate in (bundled / f"{name}.arch", bundled / "blocks" / f"{name}.arch"):
         if candidate.is_file():
             return candidate
     return path
@@ -120,6 +121,7 @@ def cmd_check(args) -> int:
     for name in args.files:
         try:
             template = load_template(name, params)
+            check_default_shapes(template)
         except (ArchError, ArchErrors) as exc:
             failed = True
             _report(exc)
@@ -132,6 +134,20 @@ def cmd_check(args) -> int:
     if args.json:
         print(json.dumps({"files": results}, indent=2))
     return EXIT_TEMPLATE if failed else EXIT_OK
+
+
+def check_default_shapes(template) -> None:
+    """Infer the shapes of the default configuration: a template whose baseline cannot be
+    built is wrong (shape inference only; Keras is not imported)."""
+    if template.is_library:
+        return
+    from .resolve import resolve
+
+    try:
+        resolve(template)
+    except ArchError as exc:
+        exc.message = f"at the defaults, {exc.message}"
+        raise
 
 
 def _summary(template) -> dict:
@@ -154,7 +170,8 @@ def _summary_line(name: str, s: dict) -> str:
     configs = "infinitely many" if s["configurations"] is None else f"{s['configurations']:,}"
     return (f"{name}: ok: template {s['template']}, {len(s['inputs'])} input"
             f"{'s' * (len(s['inputs']) != 1)}, {len(s['outputs'])} output"
-            f"{'s' * (len(s['outputs']) != 1)}, {s['layers']} layers in the template graph, "
+            f"{'s' * (len(s['outputs']) != 1)}, {s['layers']} layer{'s' * (s['layers'] != 1)} "
+            "in the template graph, "
             f"{s['hyperparameters']} hyperparameter{'s' * (s['hyperparameters'] != 1)}, {configs} "
             f"configuration{'s' * (s['configurations'] != 1)}")
 
@@ -193,7 +210,10 @@ def compile_summary(arch, model) -> dict:
     from .lower import layer_name
 
     g = arch.graph
-    layers = [{"name": layer_name(n), "node": n, "type": type(model.get_layer(layer_name(n))).__name__,
+    def keras_layer(n):
+        return model.get_layer(layer_name(g.nodes[n]["shares"] or n))
+
+    layers = [{"name": layer_name(n), "node": n, "type": type(keras_layer(n)).__name__,
                "output_shape": [None, *g.nodes[n]["shape"]],
                "params": 0 if g.nodes[n]["shares"] else g.nodes[n]["params"],
                "shares": g.nodes[n]["shares"]} for n in arch.layers()]
@@ -214,8 +234,10 @@ def format_compile(s: dict) -> str:
         lines += [f"  {k:<{width}}  {v}" for k, v in s["choices"].items()]
     lines.append(f"{'layer':<48} {'type':<24} {'output shape':<22} params")
     for layer in s["layers"]:
-        shape = "(" + ", ".join("None" if d is None else str(d) for d in layer["output_shape"]) + ")"
-        params = f"{layer['params']:,}" + (f" (shares {layer['shares']})" if layer["shares"] else "")
+        dims = ("None" if d is None else str(d) for d in layer["output_shape"])
+        shape = "(" + ", ".join(dims) + ")"
+        shared = f" (shares {layer['shares']})" if layer["shares"] else ""
+        params = f"{layer['params']:,}{shared}"
         lines.append(f"{layer['name']:<48} {layer['type']:<24} {shape:<22} {params}")
     lines.append(f"layers: {len(s['layers'])}   parameters: {s['params']:,}   "
                  f"bytes: {s['bytes']:,}   FLOPs (multiply-adds): {s['flops']:,}   "

@@ -103,15 +103,39 @@ def render(error: ArchError, sources: dict[str, str] | None = None) -> str:
     pos = error.pos
     if pos is None:
         lines = [f"error: {error.message}"]
+    elif pos.line == 0:
+        lines = [f"{pos.file}: {error.kind}: {error.message}"]
     else:
         lines = [f"{pos}: {error.kind}: {error.message}"]
         source_line = _source_line(pos, sources)
-        if source_line is not None:
-            lines.append("    " + source_line)
-            lines.append("    " + _caret(source_line, pos))
+        if source_line is not None and _printable(source_line):
+            shown, shifted = _window(source_line, pos)
+            lines.append("    " + shown)
+            lines.append("    " + _caret(shown, shifted))
     if error.hint:
         lines.append(f"hint: {error.hint}")
     return "\n".join(lines)
+
+
+WINDOW = 100
+
+
+def _printable(line: str) -> bool:
+    """Echo only lines a terminal shows faithfully: no NULs or other control characters."""
+    return all(c == "\t" or c.isprintable() for c in line)
+
+
+def _window(line: str, pos: SourcePos) -> tuple[str, SourcePos]:
+    """At most WINDOW characters of a long line around the column, with '...' where cut."""
+    if len(line) <= WINDOW:
+        return line, pos
+    start = max(pos.column - 1 - WINDOW // 2, 0)
+    end = min(start + WINDOW, len(line))
+    prefix = "..." if start else ""
+    shown = prefix + line[start:end] + ("..." if end < len(line) else "")
+    column = pos.column - start + len(prefix)
+    end_column = min(pos.end_column - start + len(prefix), len(shown)) if pos.end_column else 0
+    return shown, SourcePos(pos.file, pos.line, column, pos.end_line, end_column)
 
 
 def _caret(source_line: str, pos: SourcePos) -> str:

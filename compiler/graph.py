@@ -9,6 +9,7 @@ Hyperparameters are collected in declaration order with their conditions (see `h
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -54,6 +55,7 @@ class Template:
     params: dict[str, object]
     sources: dict[str, str]
     is_library: bool = False
+    train_options: dict[str, dict] = field(default_factory=dict)  # optimizer -> its arguments
 
     @property
     def clusters(self) -> dict[str, dict]:
@@ -274,6 +276,9 @@ class Expander:
         self.params: dict[str, object] = {}
         self.globals = Env()
         self.shallow = False
+        self._visible_names: list[str] = []
+        self.anon_names: dict[tuple, str] = {}
+        self.train_options: dict[str, dict] = {}
 
     # ---- errors
     def error(self, err: ArchError) -> None:
@@ -292,7 +297,7 @@ class Expander:
         graphs = [d for d in decls if isinstance(d, ast.GraphDecl)]
         header = [d for d in decls if isinstance(d, ast.TemplateDecl)]
         self._check_header(header, graphs)
-        if graphs:
+        if graphs and self.inputs:
             self._expand_graph(graphs[0])
         train = self._train(decls)
         self._check_unused()
@@ -303,7 +308,7 @@ class Expander:
         self.g.graph["name"] = name
         return Template(name, self.module.path, self.g, list(self.hps.values()), self.inputs,
                         self.outputs, train, self.params, self.loaded.sources,
-                        is_library=not graphs)
+                        is_library=not graphs, train_options=self.train_options)
 
     def _check_header(self, header, graphs) -> None:
         for extra in header[1:]:
@@ -335,7 +340,8 @@ class Expander:
             if isinstance(d, ast.ParamDecl):
                 value = self.param_overrides.get(d.name)
                 if value is None:
-                    value = self.constant(d.value, self.globals, f"param '{d.name}'")
+                    value = self.constant(d.value, self.globals, f"param '{d.name}'",
+                                          symbols=True)
                 self.params[d.name] = value
                 self._define_global(d.name, value, d.pos)
             elif isinstance(d, ast.HpDecl):
@@ -430,6 +436,9 @@ class Expander:
                                           stmt.pos))
                 continue
             label = stmt.name if isinstance(stmt, ast.Assign) else None
+            if label is not None and label in env.names:
+                self.error(DuplicateName(f"'{label}' is assigned twice in this body", stmt.pos))
+                continue
             result = self.value_tensor(stmt.chain, env, scope, label_hint=label)
             if isinstance(stmt, ast.Assign):
                 self._bind(env, stmt.name, result, stmt.pos)
@@ -438,9 +447,7 @@ class Expander:
         return result
 
     def _bind(self, env: Env, name: str, value, pos: SourcePos) -> None:
-        if name in env.names:
-            self.error(DuplicateName(f"'{name}' is assigned twice in this body", pos))
-        elif name in ops.OPS or name in self.loaded.blocks:
+        if name in ops.OPS or name in self.loaded.blocks:
             self.error(DuplicateName(f"'{name}' is already the name of an op or block", pos))
         env.names[name] = value
 
@@ -495,7 +502,7 @@ class Expander:
 
     def _is_merge_op(self, name: str) -> bool:
         spec = ops.lookup(name)
-        return spec is not None and spec.inputs == "many"
+        return spec is not None and spec.inputs != 1
 
     def stage(self, stage, x: Tensor, env: Env, scope: Scope, label_hint=None) -> Tensor | None:
         if isinstance(stage, ast.Call):
@@ -567,7 +574,7 @@ class Expander:
                                    or "see docs/language.md for the list of ops"))
             return None
         label = self.label(scope, call.func, call.label or label_hint, call.pos)
-        if spec.inputs == "many":
+        if spec.inputs != 1:
             return self.merge_op(call, spec, x, env, scope, label, at_head)
         kwargs = self.op_args(call, spec, env, scope, label, call.args, x)
         node = self.node(scope, label, kind="op", op=spec.name, args=kwargs, pos=call.pos)
@@ -579,8 +586,9 @@ class Expander:
         for arg in call.args:
             tensors.append(self.value_tensor(arg, env.child(env.inflow), scope))
         kwargs = self.op_args(call, spec, env, scope, label, (), x)
-        if len(tensors) < 2:
-            self.error(ArgumentError(f"{spec.name} joins two or more tensors, found {len(tensors)}",
+        wanted = "two or more" if spec.inputs == "many" else str(spec.inputs)
+        if len(tensors) < 2 or spec.inputs != "many" and len(tensors) != spec.inputs:
+            self.error(ArgumentError(f"{spec.name} joins {wanted} tensors, found {len(tensors)}",
                                      call.pos, f"{spec.name}(a, b) or x -> {spec.name}(b)"))
         if any(t is None for t in tensors):
             return None
@@ -591,6 +599,7 @@ class Expander:
 
     def op_args(self, call, spec, env, scope, label, positional, x) -> dict:
         hp_prefix = scope.hp_path + (label,)
+        self._visible_names = sorted(env.visible())
         keywords = {}
         for kw in call.keywords:
             if kw.name in keywords:
@@ -623,7 +632,10 @@ class Expander:
         for v in candidates:
             message = ops.check_value(arg, v)
             if message:
-                self.error(TypeMismatch(f"{spec.name}: {message}", pos))
+                message, hint = _split_hint(message)
+                if hint is None and isinstance(value, str) and value not in ops.ACTIVATIONS:
+                    hint = did_you_mean(value, self._visible_names)
+                self.error(TypeMismatch(f"{spec.name}: {message}", pos, hint))
                 return
 
     def _domain_values(self, value) -> list:
@@ -652,8 +664,18 @@ class Expander:
             return None
         if self.shallow and block.name in scope.block_stack:
             return x
-        body_env = Env(names, Env(), x)
+        body_env = Env(names, self._file_globals(block), x)
         return self.body(block.body, body_env, inner)
+
+    def _file_globals(self, block: ast.BlockDecl) -> Env:
+        """What a block body sees besides its parameters: the params and named hps of the
+        file that defines it (lexical scope), never tensors."""
+        if block.pos.file != self.module.path:
+            return Env()
+        return Env({k: v for k, v in self.globals.names.items() if not isinstance(v, Tensor)})
+
+    def _block_env(self, block: ast.BlockDecl, values: dict) -> Env:
+        return Env(dict(values), self._file_globals(block))
 
     def block_args(self, call, block, x, env, scope, inner) -> dict | None:
         params = [p.name for p in block.params]
@@ -684,10 +706,10 @@ class Expander:
                 values[p.name] = self.expr(node, env, scope, f"argument '{p.name}'",
                                            hp_name=inner.hp_path + (p.name,), symbols=True)
             elif p.default is not None:
-                values[p.name] = self.expr(p.default, Env(dict(values)), inner,
+                values[p.name] = self.expr(p.default, self._block_env(block, values), inner,
                                            f"parameter '{p.name}'",
                                            hp_name=inner.hp_path + (p.name,), symbols=True)
-            else:
+            elif ok:
                 self.error(ArgumentError(f"block '{block.name}': missing argument '{p.name}'",
                                          call.pos, f"{block.name}({', '.join(params)})"))
                 ok = False
@@ -708,13 +730,22 @@ class Expander:
     def _structural_name(self, name, scope, base, kind, pos) -> str:
         """A structure's hp: a global `hp` of that name, else a path-qualified new one."""
         if name and name in self.named_hps:
-            return self.use_named(name, scope, pos, kind)
-        return "/".join(scope.hp_path + (name or self._anon(scope, base),))
+            try:
+                return self.use_named(name, scope, pos, kind)
+            except ArchError as err:
+                self.error(err)
+        return "/".join(scope.hp_path + (name or self._anon(scope, base, pos),))
 
-    def _anon(self, scope: Scope, base: str) -> str:
-        n = self.labels[("hp",) + scope.hp_path][base]
-        self.labels[("hp",) + scope.hp_path][base] += 1
-        return base if n == 0 else f"{base}_{n}"
+    def _anon(self, scope: Scope, base: str, pos) -> str:
+        """base, base_1, ... per scope; the same AST node in the same scope (the copies of a
+        merge's stages) gets the same name."""
+        key = (scope.hp_path, pos)
+        if key not in self.anon_names:
+            counter = self.labels[("hp",) + scope.hp_path]
+            n = counter[base]
+            counter[base] += 1
+            self.anon_names[key] = base if n == 0 else f"{base}_{n}"
+        return self.anon_names[key]
 
     def _branches(self, hp: str, scope: Scope) -> tuple:
         return scope.domain_of(hp) or self.hps[hp].domain()
@@ -851,7 +882,7 @@ class Expander:
             return None
         hp, cases = found
         name = node.name or (hp.rsplit("/", 1)[-1] if hp and isinstance(node.range, ast.Range)
-                             else "repeat")
+                             else self._anon(scope, "repeat", node.pos))
         outer = self.cluster(scope, "repeat", name, node.pos, hp=hp, counts=tuple(sorted(cases)),
                              shared=node.shared)
         ends = {0: x} if 0 in cases else {}
@@ -859,7 +890,8 @@ class Expander:
         if max(cases) == 0:
             return x
         for k in range(max(cases)):
-            rep = replace(outer, hp_path=outer.hp_path + (name, f"rep{k}"),
+            hp_rep = "rep0" if node.shared else f"rep{k}"
+            rep = replace(outer, hp_path=outer.hp_path + (name, hp_rep),
                           node_path=outer.node_path + (name, f"rep{k}"))
             present = sum((vals for c, vals in cases.items() if c > k), ())
             if hp and len(present) < sum(len(v) for v in cases.values()):
@@ -890,6 +922,8 @@ class Expander:
             return "none"
         if isinstance(chain, ast.Call):
             return chain.label or chain.func
+        if isinstance(chain, ast.Name):
+            return chain.id
         if isinstance(chain, ast.Chain) and not chain.stages and isinstance(chain.head, ast.Call):
             return chain.head.label or chain.head.func
         return f"alt{k}"
@@ -898,13 +932,16 @@ class Expander:
         labels = [self._alt_label(a, k) for k, a in enumerate(node.alternatives)]
         for k, lab in enumerate(labels):
             if lab in labels[:k]:
+                labelled = node.alternatives[k].label is not None
                 self.error(DuplicateName(f"two alternatives are labelled '{lab}'",
                                          node.alternatives[k].pos,
+                                         None if labelled else
                                          "label them: choice { a: ... | b: ... }"))
                 return None
         default = labels[0]
         if node.default is not None:
             default = self.constant(node.default, self.globals, "a choice default", symbols=True)
+            default = "none" if default is None else default
             if default not in labels:
                 self.error(RangeError(f"default {default!r} is not one of the alternatives "
                                       f"({', '.join(labels)})", node.default.pos))
@@ -993,7 +1030,8 @@ class Expander:
     def _stage_label(self, stage, k: int) -> str:
         if isinstance(stage, ast.Call):
             return stage.label or stage.func
-        if isinstance(stage, (ast.Repeat, ast.Optional, ast.ChoiceNode, ast.Residual)) and stage.name:
+        named = (ast.Repeat, ast.Optional, ast.ChoiceNode, ast.Residual)
+        if isinstance(stage, named) and stage.name:
             return stage.name
         return f"stage{k + 1}"
 
@@ -1265,7 +1303,8 @@ class Expander:
         values = _unify_numbers(values, e.pos)
         for k, v in enumerate(values):
             if v in values[:k]:
-                raise DuplicateName(f"value {v!r} appears twice in choice", _pos_of(e.args[k], e.pos))
+                raise DuplicateName(f"value {v!r} appears twice in choice",
+                                    _pos_of(e.args[k], e.pos))
         kw = self._hp_keywords(e.keywords, ("default",), env)
         default = kw.get("default", values[0])
         if isinstance(default, int) and any(isinstance(v, float) for v in values):
@@ -1337,8 +1376,8 @@ class Expander:
                       origin=e.pos)
         domain = spec.domain()
         on_grid = domain is None or any(abs(default - d) <= 1e-9 * max(1, abs(d)) for d in domain)
-        if not isinstance(default, want) or isinstance(default, bool) or not low <= default <= high \
-                or not on_grid:
+        wrong_type = not isinstance(default, want) or isinstance(default, bool)
+        if wrong_type or not low <= default <= high or not on_grid:
             raise RangeError(f"default {default!r} is not in the range {low}..{high}", e.pos)
         return spec
 
@@ -1394,6 +1433,14 @@ class Expander:
             if s.name in settings:
                 self.error(DuplicateName(f"'{s.name}' is set twice", s.pos))
                 continue
+            call = s.value if isinstance(s.value, ast.Call) else None
+            if s.name == "optimizer" and call is not None and call.func in ops.OPTIMIZERS:
+                kwargs = {k.name: self.constant(k.value, self.globals, f"option '{k.name}'",
+                                                symbols=True) for k in s.value.keywords}
+                self._check_optimizer_args(s.value.func, kwargs, s.value.pos)
+                self.train_options[s.value.func] = kwargs
+                settings[s.name] = s.value.func
+                continue
             value = self.expr(s.value, self.globals, Scope(), s.name, hp_name=(s.name,),
                               symbols=True)
             self._check_setting(s, value)
@@ -1409,9 +1456,10 @@ class Expander:
         for v in values:
             message = _setting_problem(s.name, v)
             if message:
-                names = _setting_names(s.name)
-                hint = did_you_mean(str(v), names) if isinstance(v, str) else None
-                self.error(TypeMismatch(f"{s.name}: {message}", s.value.pos, hint))
+                bad = _first_bad_item(s.name, v)
+                hint = did_you_mean(str(bad), _setting_names(s.name)) if isinstance(bad, str) \
+                    else None
+                self.error(TypeMismatch(f"{s.name}: {message}", _item_pos(s.value, bad), hint))
                 return
 
     def _check_optimizer_args(self, name: str, kwargs: dict, pos) -> None:
@@ -1436,17 +1484,28 @@ class Expander:
             names = {p.name: Sym("param", (p.name,)) for p in block.params}
             for p in block.params:
                 if p.default is not None:
-                    names[p.name] = probe.expr(p.default, Env({}), Scope(hp_path=(block.name,)),
+                    names[p.name] = probe.expr(p.default, probe._block_env(block, names),
+                                               Scope(hp_path=(block.name,)),
                                                "a default", hp_name=(block.name, p.name),
                                                symbols=True)
             scope = Scope(hp_path=(block.name,), node_path=(block.name,),
                           block_stack=(block.name,), depth=1)
-            probe.body(block.body, Env(names, Env(), Tensor("in")), scope)
+            probe.globals = self.globals
+            probe.body(block.body, Env(names, probe._file_globals(block), Tensor("in")), scope)
             for err in probe.errors:
                 self.error(err)
 
 
 # ---------------------------------------------------------------- helpers
+
+
+_HINT_IN_MESSAGE = re.compile(r"^(.*) \((did you mean '[^']*'\?|use // [^)]*)\)$")
+
+
+def _split_hint(message: str) -> tuple[str, str | None]:
+    """ops.check_value puts a hint in parentheses at the end; diagnostics want it apart."""
+    m = _HINT_IN_MESSAGE.match(message)
+    return (m.group(1), m.group(2)) if m else (message, None)
 
 
 def _name_pos(call: ast.Call) -> SourcePos:
@@ -1478,7 +1537,7 @@ def _describe_ast(e) -> str:
 
 
 def _unify_numbers(values: list, pos) -> list:
-    kinds = {type(v) for v in values}
+    kinds = {type(v) for v in values if v is not None}
     if kinds <= {int, float} and float in kinds and int in kinds:
         return [float(v) for v in values]
     if len(kinds) > 1:
@@ -1486,6 +1545,23 @@ def _unify_numbers(values: list, pos) -> list:
         raise TypeMismatch(f"expected choice values of one type, found {' and '.join(names)}",
                            pos)
     return values
+
+
+def _first_bad_item(name: str, v):
+    if name == "metrics" and isinstance(v, tuple):
+        return next((m for m in v if m not in ops.METRICS), v)
+    return v
+
+
+def _item_pos(node, value) -> SourcePos:
+    """The position of the literal `value` inside `node` (a list, a choice), else node's."""
+    items = getattr(node, "items", None) or getattr(node, "args", None) or ()
+    for item in items:
+        literal = getattr(item, "id", None) or getattr(item, "func", None) or \
+            getattr(item, "value", None)
+        if literal == value:
+            return item.pos
+    return node.pos
 
 
 def _setting_names(name: str) -> list[str]:

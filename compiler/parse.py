@@ -6,11 +6,18 @@ Lark's exceptions become `SyntaxError_` here, with "expected X, found Y" message
 from __future__ import annotations
 
 import functools
+import re
 from importlib import resources
 from pathlib import Path
 
 from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
 
 from . import ast
 from .diagnostics import FileError, SourcePos, SyntaxError_
@@ -44,18 +51,20 @@ def read_source(path: str | Path) -> str:
         FileError: the path is missing, a directory, too large, unreadable or not UTF-8 text.
     """
     p = Path(path)
-    where = SourcePos(str(path), 1, 1)
+    where = SourcePos(str(path), 0, 0)  # the whole file
     if not p.exists():
-        raise FileError(f"no such file: {path}", None, "give a path to an .arch file, or a bundled template name")
+        raise FileError("no such file", where,
+                        "give a path to an .arch file, or a bundled template name")
     if p.is_dir():
-        raise FileError(f"{path} is a directory, expected an .arch file", None)
+        raise FileError("is a directory, expected an .arch file", where)
     size = p.stat().st_size
     if size > MAX_BYTES:
-        raise FileError(f"file too large: {size:,} bytes, templates are limited to {MAX_BYTES:,}", where)
+        raise FileError(f"file too large: {size:,} bytes, templates are limited to "
+                        f"{MAX_BYTES:,}", where)
     try:
         data = p.read_bytes()
     except OSError as exc:
-        raise FileError(f"cannot read {path}: {exc.strerror}", None) from None
+        raise FileError(f"cannot read: {exc.strerror}", where) from None
     return decode(data, str(path))
 
 
@@ -89,11 +98,38 @@ def parse(source: str, filename: str = "<string>") -> ast.Module:
     >>> parse("graph { image -> relu }").declarations[0].body.statements[0].chain.stages[0].func
     'relu'
     """
+    _check_numbers(source, filename)
     try:
         tree = _parser().parse(source)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source, filename) from None
-    return ast.Module(filename, source, tuple(ToAst(filename).transform(tree).children))
+    try:
+        children = ToAst(filename).transform(tree).children
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, SyntaxError_):
+            raise exc.orig_exc from None
+        raise
+    return ast.Module(filename, source, tuple(children))
+
+
+_NUMBERISH = re.compile(r"(?<![\w.])\d(?:[\w.]|(?<=[eE])[+-])*")
+_VALID_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_STRING_OR_COMMENT = re.compile(r'"[^"\n]*"|\'[^\'\n]*\'|#[^\n]*')
+
+
+def _check_numbers(source: str, filename: str) -> None:
+    """A number the lexer would split confusingly (`3.5.1`, `1e`, `0x10`): say so plainly."""
+    blanked = _STRING_OR_COMMENT.sub(lambda m: " " * len(m.group()), source)
+    for lineno, line in enumerate(blanked.splitlines(), 1):
+        for m in _NUMBERISH.finditer(line):
+            parts = m.group().split("..")
+            if all(_VALID_NUMBER.fullmatch(p) for p in parts if p) and parts[0]:
+                continue
+            text = m.group()
+            raise SyntaxError_(f"expected a number, found '{text}'",
+                               SourcePos(filename, lineno, m.start() + 1, lineno,
+                                         m.start() + 1 + len(text)),
+                               "numbers look like 16, 0.5 or 1e-3")
 
 
 def parse_file(path: str | Path) -> ast.Module:
@@ -124,7 +160,7 @@ def _describe_expected(expected: set[str]) -> str:
     expected = {e for e in expected if not e.startswith("__")}
     words = sorted({_describe_terminal(e) for e in expected})
     if {"NAME", "NUMBER"} <= expected and len(words) > 6:
-        return "an expression" if "'{'" not in words else "a statement or '}'"
+        return "a statement or '}'" if "'}'" in words else "an expression"
     if len(words) > 8:
         return ", ".join(words[:8]) + " or another token"
     if len(words) == 1:
@@ -151,6 +187,9 @@ def _syntax_error(exc: UnexpectedInput, source: str, filename: str) -> SyntaxErr
         return SyntaxError_(f"unexpected end of file, expected {expected}",
                             SourcePos(filename, line, col), _eof_hint(source))
     if isinstance(exc, UnexpectedToken):
+        special = _special_token_error(exc, source, filename)
+        if special is not None:
+            return special
         found = _describe_token(exc.token)
         hint = None
         if str(exc.token) in KEYWORDS and "NAME" in exc.expected:
@@ -160,11 +199,43 @@ def _syntax_error(exc: UnexpectedInput, source: str, filename: str) -> SyntaxErr
         return SyntaxError_(message, SourcePos(filename, exc.line, exc.column, exc.line, end), hint)
     assert isinstance(exc, UnexpectedCharacters)
     char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
-    hint = "strings use double or single quotes on one line" if char in "\"'" else None
+    if char in "\"'":
+        return SyntaxError_(f"unterminated string: expected a closing '{char}' on the same line",
+                            SourcePos(filename, exc.line, exc.column),
+                            "strings use double or single quotes on one line")
+    hint = None
     message = f"unexpected character {char!r}"
     if exc.allowed:
         message += f", expected {_describe_expected(set(exc.allowed))}"
     return SyntaxError_(message, SourcePos(filename, exc.line, exc.column), hint)
+
+
+def _text_before(source: str, line: int, column: int) -> tuple[str, int, int]:
+    """The word or symbol just before (line, column), skipping blanks and comments, with its
+    line and column."""
+    lines = source.splitlines()
+    row, col = line - 1, column - 1
+    while row >= 0:
+        text = lines[row][:col] if row == line - 1 else lines[row]
+        text = re.sub(r"#.*$", "", text).rstrip()
+        if text:
+            m = re.search(r"(->|[A-Za-z_]\w*|\S)$", text)
+            return m.group(1), row + 1, m.start(1) + 1
+        row -= 1
+    return "", 0, 0
+
+
+def _special_token_error(exc: UnexpectedToken, source, filename) -> SyntaxError_ | None:
+    before, row, col = _text_before(source, exc.line, exc.column)
+    found = _describe_token(exc.token)
+    if before == "->":
+        return SyntaxError_("expected a stage (an op, a block or a structure) after '->', "
+                            f"found {found}", SourcePos(filename, exc.line, exc.column))
+    if before in KEYWORDS and str(exc.token) == "=":
+        return SyntaxError_(f"expected a name, found '{before}'",
+                            SourcePos(filename, row, col, row, col + len(before)),
+                            f"'{before}' is a reserved word; choose another name")
+    return None
 
 
 def _end_position(source: str) -> tuple[int, int]:
@@ -204,6 +275,7 @@ class ToAst(Transformer):
     def __init__(self, filename: str):
         super().__init__()
         self.filename = filename
+        _CURRENT_FILE[0] = filename
 
     def _pos(self, meta) -> SourcePos:
         if getattr(meta, "empty", True):
@@ -212,28 +284,29 @@ class ToAst(Transformer):
 
     # declarations
     def template_decl(self, meta, c):
-        return ast.TemplateDecl(str(c[0]), self._pos(meta))
+        return ast.TemplateDecl(_declared(c[0]), self._pos(meta))
 
     def import_decl(self, meta, c):
         return ast.Import(str(c[0])[1:-1], self._pos(meta))
 
     def param_decl(self, meta, c):
-        return ast.ParamDecl(str(c[0]), c[1], self._pos(meta))
+        return ast.ParamDecl(_declared(c[0]), c[1], self._pos(meta))
 
     def input_decl(self, meta, c):
-        return ast.InputDecl(str(c[0]), tuple(c[1:]), self._pos(meta))
+        return ast.InputDecl(_declared(c[0]), tuple(x for x in c[1:] if x is not None),
+                             self._pos(meta))
 
     def hp_decl(self, meta, c):
-        return ast.HpDecl(str(c[0]), c[1], self._pos(meta))
+        return ast.HpDecl(_declared(c[0]), c[1], self._pos(meta))
 
     def block_decl(self, meta, c):
-        return ast.BlockDecl(str(c[0]), tuple(c[1] or ()), c[2], self._pos(meta))
+        return ast.BlockDecl(_declared(c[0]), tuple(c[1] or ()), c[2], self._pos(meta))
 
     def block_params(self, meta, c):
         return c
 
     def block_param(self, meta, c):
-        return ast.BlockParam(str(c[0]), c[1], self._pos(meta))
+        return ast.BlockParam(_declared(c[0]), c[1], self._pos(meta))
 
     def graph_decl(self, meta, c):
         return ast.GraphDecl(c[0], self._pos(meta))
@@ -249,10 +322,10 @@ class ToAst(Transformer):
         return ast.Body(tuple(c), self._pos(meta))
 
     def assign(self, meta, c):
-        return ast.Assign(str(c[0]), c[1], self._pos(meta))
+        return ast.Assign(_declared(c[0]), c[1], self._pos(meta))
 
     def output(self, meta, c):
-        return ast.Output(str(c[0]) if c[0] is not None else None, c[1], self._pos(meta))
+        return ast.Output(_opt_str(c[0]), c[1], self._pos(meta))
 
     def chain_stmt(self, meta, c):
         return ast.ChainStatement(c[0], self._pos(meta))
@@ -270,11 +343,11 @@ class ToAst(Transformer):
         if not isinstance(expr, ast.Call):
             raise SyntaxError_(f"expected a call before 'as {label}', found an expression",
                                self._pos(meta), "only an op or block call can be labelled")
-        return ast.Call(expr.func, expr.args, expr.keywords, str(label), expr.pos)
+        return ast.Call(expr.func, expr.args, expr.keywords, _declared(label), expr.pos)
 
     def call(self, meta, c):
         positional, keywords = _split_args(c[1])
-        label = str(c[2]) if c[2] is not None else None
+        label = _opt_str(c[2])
         return ast.Call(str(c[0]), positional, keywords, label, self._pos(meta))
 
     def args(self, meta, c):
@@ -310,7 +383,8 @@ class ToAst(Transformer):
         return ast.Alternative(_opt_str(c[0]), c[1], self._pos(meta))
 
     def merge(self, meta, c):
-        inputs = tuple(ast.Name(str(t), SourcePos(self.filename, t.line, t.column)) for t in c[1:-2])
+        inputs = tuple(ast.Name(str(t), SourcePos(self.filename, t.line, t.column))
+                       for t in c[1:-2])
         return ast.Merge(_opt_str(c[0]), inputs, c[-2], c[-1], self._pos(meta))
 
     def if_stage(self, meta, c):
@@ -378,8 +452,23 @@ class ToAst(Transformer):
         return ast.UnaryOp(str(c[0]), c[1], self._pos(meta))
 
     def power(self, meta, c):
-        return ast.BinOp("**", c[0], c[1], self._pos(meta))
+        return ast.BinOp("**", c[0], c[2], self._pos(meta))
 
 
 def _opt_str(token) -> str | None:
-    return str(token) if token is not None else None
+    return _declared(token) if token is not None else None
+
+
+def _declared(token) -> str:
+    """A name being defined: never a reserved word (the lexer lets them through as names where
+    no keyword can stand)."""
+    name = str(token)
+    if name in KEYWORDS and isinstance(token, Token):
+        raise SyntaxError_(f"expected a name, found '{name}'",
+                           SourcePos(_CURRENT_FILE[0], token.line, token.column, token.line,
+                                     token.column + len(name)),
+                           f"'{name}' is a reserved word; choose another name")
+    return name
+
+
+_CURRENT_FILE = ["<string>"]

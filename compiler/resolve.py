@@ -143,7 +143,7 @@ def _live_subgraph(g: nx.MultiDiGraph, chosen: dict) -> nx.MultiDiGraph:
 
 def _train_settings(template: Template, chosen: dict) -> tuple[dict, dict]:
     train = {k: evaluate(v, chosen, None, template.params) for k, v in template.train.items()}
-    options = {}
+    options = dict(template.train_options)
     for hp in template.hyperparameters:
         if hp.name in chosen and hp.options:
             options.update({label: kwargs for label, kwargs in hp.options

@@ -82,7 +82,8 @@ def _show_sym(s: Sym) -> str:
     if s.op in ("hp", "param"):
         return s.args[0]
     if s.op == "shape":
-        return f"{s.args[0]}.{s.args[1]}" if isinstance(s.args[1], str) else f"{s.args[0]}.shape[{s.args[1]}]"
+        node, attr = s.args
+        return f"{node}.{attr}" if isinstance(attr, str) else f"{node}.shape[{attr}]"
     if s.op in BINARY or s.op in ("and", "or"):
         return f"({show(s.args[0])} {s.op} {show(s.args[1])})"
     if s.op == "neg":
@@ -100,6 +101,9 @@ def combine(op: str, *args):
         return False
     if op == "or" and any(a is True for a in args if not isinstance(a, Sym)):
         return True
+    if op in ("and", "or") and any(isinstance(a, Sym) for a in args):
+        rest = tuple(a for a in args if isinstance(a, Sym))
+        return rest[0] if len(rest) == 1 else Sym(op, rest)
     if any(isinstance(a, Sym) for a in args):
         return Sym(op, args)
     return apply(op, args)
