@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import networkx as nx
 
@@ -266,13 +267,13 @@ class _Evaluator:
                            "flops": result.flops}
 
     def _mismatch(self, node, data, sources, message) -> ShapeMismatch:
-        parts = [f"'{s}' {_fmt(self.shape[s])} (line {self._line(s)})" for s in sources]
+        parts = [f"'{s}' {_fmt(self.shape[s])} ({self._line(s)})" for s in sources]
         hint = "its input" + ("s are " if len(parts) > 1 else " is ") + " and ".join(parts)
         return ShapeMismatch(f"{data['op']} '{node}': {message}", data.get("pos"), hint)
 
     def _line(self, node: str) -> str:
         pos = self.template.graph.nodes[node].get("pos")
-        return f"{pos.line}" if pos else "?"
+        return f"{Path(pos.file).name}:{pos.line}" if pos else "?"
 
     def concrete_graph(self) -> nx.DiGraph:
         g = nx.DiGraph()

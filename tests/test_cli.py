@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from archc.graph import templates_dir
 
 ROOT = Path(__file__).resolve().parent.parent

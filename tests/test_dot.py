@@ -16,6 +16,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+
 from archc import dot
 from archc.diagnostics import ArchError, ArchErrors, SourcePos
 from archc.graph import Template, build_graph, templates_dir

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import random
 
-import archc
 import keras
 import numpy as np
 import pytest
+
+import archc
 from archc.graph import templates_dir
 from archc.lower import layer_name, lower
 from archc.resolve import resolve

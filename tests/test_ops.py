@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from archc import ops
 from archc.ops import OpArgError
 

@@ -24,12 +24,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from archc import cli
-from archc.diagnostics import ArchError, ArchErrors, render
-from archc.graph import build_graph, templates_dir
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from strategies import Generated, mutations, templates
+
+from archc import cli
+from archc.diagnostics import ArchError, ArchErrors, render
+from archc.graph import build_graph, templates_dir
 
 try:
     from archc.space import count_configurations, enumerate_configurations
@@ -83,17 +84,49 @@ def run_check(path: Path) -> tuple[int, str, str]:
 # ---------------------------------------------------------------- diagnostics format
 
 HEADER = re.compile(r"(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): error: (?P<msg>.*)")
+FILE_HEADER = re.compile(r"(?P<path>[^:]+): error: (?P<msg>.*)")  # a file-level problem
 CARET = re.compile(r"    (?P<pad>[ \t]*)\^~*")
+ELLIPSIS = "..."
 
 
-def file_lines(path: str) -> list[str]:
-    """The lines of a file as a parser counts them: split at '\\n' only."""
-    text = Path(path).read_bytes().decode("utf-8", errors="replace")
-    return text.split("\n")
+def file_line(path: str, row: int) -> tuple[str | None, bool]:
+    """(line `row` of the file as the parser counts lines, split at '\\n' only, or None when
+    there is no such line; whether a terminal shows it faithfully: UTF-8, no control
+    characters -- the compiler may leave such a line out)."""
+    raw = Path(path).read_bytes().split(b"\n")
+    if not 1 <= row <= len(raw):
+        return None, False
+    data = raw[row - 1].rstrip(b"\r")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace"), False
+    return text, all(c == "\t" or c.isprintable() for c in text)
+
+
+def _shows(shown: str, text: str, col: int, caret_at: int) -> bool:
+    """Whether `shown` is `text`, or a window of it ('...' where cut) with the caret at
+    `caret_at` in `shown` on the same character as column `col` of `text`."""
+    if shown == text:
+        return caret_at == col - 1
+    for pre in ("", ELLIPSIS):
+        for post in ("", ELLIPSIS):
+            if not (shown.startswith(pre) and shown.endswith(post)) or len(shown) < len(
+                    pre) + len(post):
+                continue
+            middle = shown[len(pre): len(shown) - len(post)]
+            offset = col - 1 - (caret_at - len(pre))  # where middle starts in text
+            if 0 <= offset and text[offset: offset + len(middle)] == middle \
+                    and (pre == "") == (offset == 0) \
+                    and (post == "") == (offset + len(middle) == len(text)):
+                return True
+    return False
 
 
 def check_diagnostics(stderr: str) -> None:
-    """Every diagnostic: a positioned header + source line + caret, or `error: ...`."""
+    """Every diagnostic: `PATH:LINE:COL: error: ...` with LINE:COL in PATH, then that source
+    line (or a window of a long one) and a caret under COL; or `PATH: error: ...` /
+    `error: ...` for a problem of the whole file. Hint lines may follow each."""
     lines = stderr.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
@@ -104,26 +137,29 @@ def check_diagnostics(stderr: str) -> None:
     while i < len(lines):
         line = lines[i]
         header = HEADER.fullmatch(line)
+        file_header = FILE_HEADER.fullmatch(line)
         if header:
             seen += 1
             path, row, col = header["path"], int(header["line"]), int(header["col"])
             assert Path(path).is_file(), f"diagnostic names a file that is not there: {line!r}"
-            source = file_lines(path)
-            assert 1 <= row <= len(source), f"line {row} outside {path} ({len(source)} lines)"
-            text = source[row - 1].rstrip("\r")
-            assert 1 <= col <= len(text) + 1, f"column {col} outside line {row}: {text!r}"
-            assert i + 1 < len(lines), f"no source line after {line!r}"
-            shown = lines[i + 1]
-            assert shown.rstrip("\r") == "    " + text, (
-                f"diagnostic {line!r}: the source line shown is {shown!r}, line {row} of the "
-                f"file is {text!r}")
-            assert i + 2 < len(lines), f"no caret line after {line!r}"
-            caret = CARET.fullmatch(lines[i + 2])
-            assert caret, f"diagnostic {line!r}: expected a caret line, found {lines[i + 2]!r}"
-            assert len(caret["pad"]) == col - 1, (
-                f"diagnostic {line!r}: caret at column {len(caret['pad']) + 1}, not {col}")
-            i += 3
-        elif line.startswith("error: "):
+            text, printable = file_line(path, row)
+            assert text is not None, f"{line!r}: no line {row} in {path}"
+            assert 1 <= col <= len(text) + 1, f"{line!r}: column {col} outside {text!r}"
+            i += 1
+            shown = lines[i] if i < len(lines) else ""
+            if not shown.startswith("    ") and not printable:
+                pass  # an unprintable line may be left out
+            else:
+                assert shown.startswith("    "), (
+                    f"{line!r}: expected the source line, found {shown!r}; line {row} of the "
+                    f"file is {text!r}")
+                caret = CARET.fullmatch(lines[i + 1]) if i + 1 < len(lines) else None
+                assert caret, f"{line!r}: no caret line after the source line {shown!r}"
+                assert _shows(shown[4:], text, col, len(caret["pad"])), (
+                    f"{line!r}: the source line and caret shown,\n{shown}\n{lines[i + 1]}\n"
+                    f"are not line {row} of the file at column {col}: {text!r}")
+                i += 2
+        elif file_header and Path(file_header["path"]).is_file() or line.startswith("error: "):
             seen += 1
             i += 1
         else:

@@ -8,6 +8,7 @@ import sys
 import textwrap
 
 import pytest
+
 from archc import space
 from archc.graph import build_graph, templates_dir
 from archc.hyper import holds
@@ -83,7 +84,7 @@ TEMPLATES = {
         """, 1 + 4 + 10 + 22),
     # merge point (4 stages) * op (2) * group1 (2) * group2 (3)
     "merge": (FIRE + """
-        template merge
+        template merge_points
         input image [32, 32, 3]
         input depth [32, 32, 1]
         graph {
