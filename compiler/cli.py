@@ -91,6 +91,17 @@ def parse_inputs(items: list[str] | None) -> dict[str, tuple]:
     return out
 
 
+def _warn_inactive(template, given: dict, chosen: dict) -> None:
+    """A value set for a hyperparameter that these choices leave inactive changes nothing."""
+    from .hyper import show_condition
+
+    for name in given:
+        if name not in chosen and name not in template.params:
+            condition = show_condition(template.hp(name).condition)
+            print(f"warning: {name} is inactive with these choices (active when {condition}); "
+                  "its value is ignored", file=sys.stderr)
+
+
 def choose(template, hp_values: dict, seed: int | None):
     """Resolve the template at the given values, or at a random valid sample for `seed`
     (further seeds drawn from it until a sample's shapes work, at most 100)."""
@@ -100,7 +111,9 @@ def choose(template, hp_values: dict, seed: int | None):
     from .space import sample
 
     if seed is None:
-        return resolve(template, hp_values)
+        arch = resolve(template, hp_values)
+        _warn_inactive(template, hp_values, arch.choices)
+        return arch
     rng = random.Random(seed)
     last = None
     for _ in range(100):

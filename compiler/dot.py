@@ -10,6 +10,11 @@ carries it as its label, dashed when it jumps over a part it may skip. `select` 
 alternatives join) are small dots, or folded away where they add nothing. The text is
 deterministic: source names in source order, never `id()`.
 
+`template_highlight_dot` draws the same with the path one set of choices takes highlighted
+and the rest greyed out. `architecture_to_dot` draws one concrete architecture (a
+`resolve.Architecture`) as a plain chain of its layers with their output shapes and
+parameters, grouped in the template's blocks and repetitions, tied replicas marked.
+
 `render_format` runs Graphviz's `dot` program on that text.
 """
 
@@ -25,7 +30,7 @@ import networkx as nx
 
 from . import ops
 from .diagnostics import ArchError
-from .hyper import Clause, HpSpec
+from .hyper import Clause, HpSpec, holds
 from .values import Sym, Tensor
 
 FORMATS = ("svg", "png", "pdf")
@@ -45,6 +50,7 @@ FAMILY_FILLS = {
     "other": "#f1f3f5",
 }
 BRANCH_COLOUR = "#3d5a80"
+GREY_LINE, GREY_TEXT, GREY_FILL = "#c4c9ce", "#a3aab1", "#f6f7f8"
 SKIP_COLOUR = "#c0392b"
 KERNEL_ARGS = ("kernel_size", "pool_size", "size")
 VALUE_ONLY = ("activation", "padding", "interpolation")
@@ -86,10 +92,36 @@ def to_dot(template) -> str:
     Returns:
         The DOT text; the same template always gives the same text.
     """
-    view = _view(template)
+    return _template_dot(template, None)
+
+
+def template_highlight_dot(template, choices: dict) -> str:
+    """The template drawing (`to_dot`) with the path that `choices` take highlighted.
+
+    What the choices leave out is greyed and dotted: nodes, edges and clusters whose
+    condition does not hold, the branch of a shape-decided `if` that is not taken (found by
+    resolving the template at `choices`; where that fails, conditions alone decide), and the
+    edges into them. `residual?` joins are drawn unfolded (a select dot with a `bypass=true`
+    and a `bypass=false` input), so that the chosen path is a path of drawn edges.
+
+    Args:
+        template: a `graph.Template`.
+        choices: the active hyperparameters' values, e.g. an `Architecture.choices`.
+    Returns:
+        The DOT text; the same template and choices always give the same text.
+    """
+    return _template_dot(template, dict(choices))
+
+
+def _template_dot(template, choices: dict | None) -> str:
+    view = _view(template, choices)
+    title = _title(template, view)
+    if choices is not None and view.g.number_of_nodes():
+        title = Left(title + "\n" + "\n".join(_chosen_lines(template.hyperparameters, choices,
+                                                             "highlighted: ")))
     lines = [f"digraph {quote(template.name)} {{"]
     lines += [f"  {k}={quote(v)};" for k, v in GRAPH_ATTRS.items()]
-    lines.append(f"  label={_attr_value(_title(template, view))};")
+    lines.append(f"  label={_attr_value(title)};")
     lines.append(f"  node {attrs(NODE_ATTRS)};")
     lines.append(f"  edge {attrs(EDGE_ATTRS)};")
     lines += _body(view)
@@ -174,19 +206,62 @@ class View:
     order: list[str]
     members: dict[str, set]
     spine: list[str] = field(default_factory=list)
+    live: Live | None = None  # template_highlight_dot: what the choices keep
 
 
-def _view(template) -> View:
+@dataclass
+class Live:
+    """The nodes and edges on the path that a set of choices takes through a template."""
+
+    choices: dict
+    nodes: set
+    edges: set  # (u, v) pairs
+
+
+def _view(template, choices: dict | None = None) -> View:
     g = template.graph.copy()
     clusters = {cid: dict(info) for cid, info in g.graph.get("clusters", {}).items()}
     for step in SIMPLIFY:
-        step(g)
+        if choices is None or step is not _fold_residual_selects:
+            step(g)
     _group_merge_copies(g, clusters)
     view = View(g, clusters, {h.name: h for h in template.hyperparameters}, _order(g), {})
     view.members = _members(g, clusters)
     view.spine = _spine(g)
     _mark_shortcuts(g)
+    if choices is not None:
+        view.live = _live(template, view, choices)
     return view
+
+
+def _live(template, view: View, choices: dict) -> Live:
+    """What `choices` keep: conditions that hold, and of a shape-decided `if` the branch that
+    resolving the template takes (the op nodes of the concrete graph)."""
+    from .resolve import resolve
+
+    try:
+        concrete: set | None = set(resolve(template, choices).graph)
+    except ArchError:
+        concrete = None
+    g, nodes, edges = view.g, set(), set()
+    for n in view.order:
+        d = g.nodes[n]
+        if not holds(d.get("condition") or (), choices):
+            continue
+        sources = [u for u, _, e in g.in_edges(n, data=True)
+                   if u in nodes and holds(e.get("condition") or (), choices)]
+        if d.get("kind") == "select" and d.get("when") is not None and len(sources) > 1:
+            # an empty branch's source lies upstream of the taken branch's end
+            sources = [u for u in sources if not any(
+                w != u and nx.has_path(g, u, w) for w in sources)]
+        if d.get("kind") in ("select", "output"):
+            if sources:
+                nodes.add(n)
+        elif concrete is None or n in concrete:
+            nodes.add(n)
+        if n in nodes:
+            edges.update((u, n) for u in sources)
+    return Live(choices, nodes, edges)
 
 
 def _spine(g: nx.MultiDiGraph) -> list[str]:
@@ -369,6 +444,10 @@ def _cluster_attrs(view: View, cid: str) -> dict:
     info = view.clusters[cid]
     kind = info["kind"]
     label = Left(_with_condition(view, info, LABELLERS.get(kind, _plain_label)(view, cid, info)))
+    if view.live is not None and not _cluster_live(view, cid, info):
+        return dict(label=label, style="dotted,rounded,filled", fillcolor=GREY_FILL,
+                    color=GREY_LINE, fontcolor=GREY_TEXT,
+                    tooltip=_cluster_tooltip(info) + " (not chosen)")
     if kind == "block":
         return dict(label=label, style="rounded,filled", fillcolor="#f7f9fb", color="#aab4be",
                     fontcolor="#34495e")
@@ -376,6 +455,12 @@ def _cluster_attrs(view: View, cid: str) -> dict:
     style = "dashed,rounded" if _varies(view, info) else "dotted,rounded"
     return dict(label=label, style=style, color=colour, fontcolor=colour, penwidth="1.3",
                 tooltip=_cluster_tooltip(info))
+
+
+def _cluster_live(view: View, cid: str, info: dict) -> bool:
+    live = view.live
+    return live is not None and holds(info.get("condition") or (), live.choices) and any(
+        n in live.nodes for n in view.members.get(cid, ()))
 
 
 def _with_condition(view: View, info: dict, label: str) -> str:
@@ -532,7 +617,22 @@ def _node_stmt(view: View, n: str) -> str:
         look = _op_look(view, n, d)
     if n in view.spine:
         look["group"] = "spine"
-    return f"{quote(n)} {attrs({**look, 'tooltip': _node_tooltip(n, d)})};"
+    tooltip = _node_tooltip(n, d)
+    if view.live is not None:
+        look, tooltip = _highlighted(look, n in view.live.nodes, tooltip)
+    return f"{quote(n)} {attrs({**look, 'tooltip': tooltip})};"
+
+
+def _highlighted(look: dict, chosen: bool, tooltip: str) -> tuple[dict, str]:
+    """A node's look on the chosen path (a heavier outline) or off it (grey, dotted)."""
+    if chosen:
+        return {**look, "penwidth": "2"}, tooltip
+    styles = [s for s in look.get("style", "").split(",") if s and s != "dashed"]
+    look = {**look, "style": ",".join([*styles, "dotted"]), "color": GREY_LINE,
+            "fontcolor": GREY_TEXT}
+    if "fillcolor" in look:
+        look["fillcolor"] = GREY_FILL
+    return look, tooltip + "\n(not chosen)"
 
 
 def _node_tooltip(n: str, d: dict) -> str:
@@ -649,12 +749,13 @@ def _is_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _wrap(items: Iterable[str], sep: str, first_sep: str | None = None) -> list[str]:
-    """Join items into lines of about WRAP characters (`first_sep` after the first item)."""
+def _wrap(items: Iterable[str], sep: str, first_sep: str | None = None,
+          width: int = WRAP) -> list[str]:
+    """Join items into lines of about `width` characters (`first_sep` after the first item)."""
     lines: list[str] = []
     for k, item in enumerate(items):
         joiner = first_sep if k == 1 and first_sep is not None else sep
-        if lines and len(lines[-1]) + len(joiner) + len(item) <= WRAP:
+        if lines and len(lines[-1]) + len(joiner) + len(item) <= width:
             lines[-1] += joiner + item
             continue
         if lines and (k > 1 or first_sep is None):
@@ -836,6 +937,13 @@ def _edge_look(view: View, u: str, v: str, d: dict) -> dict:
         look["style"] = "dashed"
     if view.g.nodes[v].get("kind") == "select":
         look["arrowhead"] = "none"
+    if view.live is not None:
+        if (u, v) in view.live.edges:
+            look["penwidth"] = "1.8"
+        else:
+            look.update(style="dotted", color=GREY_LINE, penwidth="1")
+            if "label" in look:
+                look["fontcolor"] = GREY_TEXT
     return look
 
 
@@ -858,3 +966,325 @@ def _title(template, view: View) -> Left:
     free = [f"{h} ∈ {domain(spec)}" for h, spec in view.hps.items()
             if "/" not in h and h not in shown]
     return Left("\n".join([str(template.name), *free]))
+
+
+def _chosen_lines(hps: Iterable[HpSpec], choices: dict, prefix: str) -> list[str]:
+    """`prefix` and the active choices that differ from their defaults, `name=value`."""
+    items = [f"{h.name}={_constant(choices[h.name])}" for h in hps
+             if h.name in choices and not _same(choices[h.name], h.default)]
+    if not items:
+        return [prefix + "the defaults"]
+    return _wrap([prefix.rstrip(), *items], ", ", first_sep=" ", width=TITLE_WRAP)
+
+
+def _same(a, b) -> bool:
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
+# ---------------------------------------------------------------- one architecture
+
+
+def architecture_to_dot(arch) -> str:
+    """Graphviz DOT text of one concrete architecture: its layers as a plain chain, like the
+    paper's drawings of chosen models (Figs. 11-14, 19-21).
+
+    Every layer is a box with its op, key arguments (`conv2d 96, 3×3/2, relu`), output shape
+    and parameter count; residual adds are ⊕ circles with red dashed skip edges; inputs and
+    outputs are drawn as in `to_dot`. Layers are grouped in the template's blocks,
+    repetitions and merge paths (a cluster holding nothing but one other is drawn as one,
+    `first: fire_se › fire`). A replica that reuses another's layers (a `shared` repeat) is
+    dashed and purple, and its cluster says `= rep0's layers`. The title names the template,
+    the choices that differ from their defaults and the totals.
+
+    Args:
+        arch: a `resolve.Architecture`.
+    Returns:
+        The DOT text; the same architecture always gives the same text.
+    """
+    drawing = _ArchDrawing(arch)
+    lines = [f"digraph {quote(arch.template.name)} {{"]
+    lines += [f"  {k}={quote(v)};" for k, v in GRAPH_ATTRS.items()]
+    lines.append(f"  label={_attr_value(drawing.title())};")
+    lines.append(f"  node {attrs(NODE_ATTRS)};")
+    lines.append(f"  edge {attrs(EDGE_ATTRS)};")
+    lines += drawing.scope(None, "  ")
+    lines += drawing.edges()
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+ARCH_CLUSTER_KINDS = frozenset({"block", "repeat", "rep", "merge", "copy", "alternative"})
+SHARED_COLOUR = "#7d3c98"
+TITLE_WRAP = 90
+
+
+class _ArchDrawing:
+    """The concrete graph as drawn: layers, their clusters, outputs and the spine."""
+
+    def __init__(self, arch):
+        self.arch = arch
+        self.g: nx.DiGraph = arch.graph
+        tg = arch.template.graph.copy()
+        self.tg = tg
+        self.clusters = {cid: dict(info) for cid, info in tg.graph.get("clusters", {}).items()}
+        _group_merge_copies(tg, self.clusters)
+        self.cluster_of = {n: tg.nodes[n].get("cluster") if n in tg else None for n in self.g}
+        self.members = self._members()
+        self.outputs = self._output_ids()
+        self.spine = self._spine()
+        self.place, self.children, self.heads, self.notes = self._layout()
+
+    # ---- clusters
+
+    def _members(self) -> dict[str, set]:
+        members: dict[str, set] = {cid: set() for cid in self.clusters}
+        for n, cid in self.cluster_of.items():
+            while cid in members:
+                members[cid].add(n)
+                cid = self.clusters[cid].get("parent")
+        return members
+
+    def _shown(self, cid: str) -> bool:
+        info, inside = self.clusters[cid], self.members[cid]
+        if not inside or info["kind"] not in ARCH_CLUSTER_KINDS:
+            return False
+        if info["kind"] == "rep":  # a one-layer repetition says nothing its layer does not
+            repeat = self.clusters.get(info.get("parent"), {})
+            return self._tied(cid) or bool(repeat.get("hp")) and len(inside) > 1
+        if info["kind"] == "alternative":
+            return len(inside) > 1
+        return True
+
+    def _layout(self):
+        shown = {cid for cid in self.clusters if self._shown(cid)}
+        hidden = set(self.clusters) - shown
+        place: dict[str | None, list[str]] = {}
+        for n in self.g:
+            place.setdefault(_nearest(self.clusters, self.cluster_of[n], hidden), []).append(n)
+        children: dict[str | None, list[str]] = {}
+        for cid in self.clusters:
+            if cid in shown:
+                parent = _nearest(self.clusters, self.clusters[cid].get("parent"), hidden)
+                children.setdefault(parent, []).append(cid)
+        heads = {cid: self._head(cid) for cid in shown}
+        notes = {cid: self._notes(cid) for cid in shown}
+        for cid in [c for c in self.clusters if c in shown]:  # parents before children
+            while not place.get(cid) and len(children.get(cid, ())) == 1:
+                kid = children.pop(cid)[0]
+                place[cid] = place.pop(kid, [])
+                children[cid] = children.pop(kid, [])
+                if not (self.clusters[kid]["kind"] == "rep"
+                        and self.clusters[cid]["kind"] == "repeat"):
+                    heads[cid] = f"{heads[cid]} › {heads[kid]}"
+                notes[cid] = notes[cid] + notes[kid]
+        return place, children, heads, notes
+
+    def _head(self, cid: str) -> str:
+        info = self.clusters[cid]
+        kind, label = info["kind"], str(info.get("label"))
+        if kind == "block":
+            block = str(info.get("block", label))
+            return block if label == block else f"{label}: {block}"
+        if kind == "repeat":
+            reps = [c for c, i in self.clusters.items()
+                    if i.get("parent") == cid and i["kind"] == "rep" and self.members[c]]
+            return f"{label} ×{len(reps)}"
+        if kind == "merge":
+            hp = info.get("hp")
+            at = f" after {_constant(self.arch.choices[hp])}" if hp in self.arch.choices else ""
+            return f"merge of {', '.join(map(str, info.get('inputs', ())))}{at}"
+        if kind == "alternative":
+            choice = self.clusters.get(info.get("parent"), {})
+            return f"{short(choice.get('hp') or choice.get('label'))}={label}"
+        return label
+
+    def _notes(self, cid: str) -> list[str]:
+        """The values of a block's own hyperparameters; what a tied replica reuses."""
+        info = self.clusters[cid]
+        notes = []
+        if info["kind"] == "block":
+            path = "/".join(_hp_path(self.clusters, cid))
+            structural = {i.get("hp") for i in self.clusters.values()}
+            notes += _wrap([f"{short(h)}={_constant(v)}" for h, v in self.arch.choices.items()
+                            if h.rpartition("/")[0] == path and h not in structural], ", ")
+        if info["kind"] == "repeat" and any(self._tied(c) for c, i in self.clusters.items()
+                                            if i.get("parent") == cid):
+            notes.append("one set of weights")
+        if info["kind"] == "rep" and self._tied(cid):
+            notes.append(f"= {self._tie_source(cid)}'s layers (tied)")
+        return notes
+
+    def _tied(self, cid: str) -> bool:
+        return any(self.g.nodes[n].get("shares") for n in self.members.get(cid, ()))
+
+    def _tie_source(self, cid: str) -> str:
+        n = next(m for m in sorted(self.members[cid]) if self.g.nodes[m].get("shares"))
+        return _differing_part(n, self.g.nodes[n]["shares"])
+
+    def scope(self, cid: str | None, indent: str) -> list[str]:
+        lines = [indent + self._node_stmt(n) for n in self.place.get(cid, ())]
+        if cid is None:
+            lines += [indent + self._output_stmt(name) for name in self.outputs]
+        for child in self.children.get(cid, ()):
+            lines.append(f"{indent}subgraph {quote(child)} {{")
+            lines += [f"{indent}  {k}={_attr_value(v)};"
+                      for k, v in self._cluster_attrs(child).items()]
+            lines += self.scope(child, indent + "  ")
+            lines.append(indent + "}")
+        return lines
+
+    def _cluster_attrs(self, cid: str) -> dict:
+        kind = self.clusters[cid]["kind"]
+        label = Left("\n".join([self.heads[cid], *self.notes[cid]]))
+        tooltip = f"{kind} {cid}"
+        if kind == "rep" and self._tied(cid):
+            return dict(label=label, style="dashed,rounded,filled", fillcolor="#f8f1fb",
+                        color=SHARED_COLOUR, fontcolor=SHARED_COLOUR, penwidth="1.5",
+                        tooltip=tooltip)
+        if kind == "block":
+            return dict(label=label, style="rounded,filled", fillcolor="#f7f9fb",
+                        color="#aab4be", fontcolor="#34495e", tooltip=tooltip)
+        colour = KIND_COLOURS.get(kind, FIXED_COLOUR)
+        return dict(label=label, style="rounded", color=colour, fontcolor=colour,
+                    penwidth="1.2", tooltip=tooltip)
+
+    # ---- nodes
+
+    def _node_stmt(self, n: str) -> str:
+        d = self.g.nodes[n]
+        if d["op"] == "input":
+            look = dict(label=f"{n}\n{_shape(d['shape'])}", shape="invhouse", style="filled",
+                        fillcolor="#d5f5e3", color="#1e8449")
+        elif self._residual(n):
+            look = dict(label="⊕", shape="circle", width="0.3", height="0.3",
+                        fixedsize="true", style="filled", fillcolor=FAMILY_FILLS["merge"],
+                        fontsize="14")
+        else:
+            look = self._layer_look(n, d)
+        if d.get("shares"):
+            look.update(style=look["style"] + ",dashed", color=SHARED_COLOUR, penwidth="1.3")
+        if n in self.spine:
+            look["group"] = "spine"
+        return f"{quote(n)} {attrs({**look, 'tooltip': self._tooltip(n, d)})};"
+
+    def _residual(self, n: str) -> bool:
+        return n in self.tg and bool(self.tg.nodes[n].get("residual")) \
+            and self.g.nodes[n]["op"] == "add"
+
+    def _layer_look(self, n: str, d: dict) -> dict:
+        op, label = str(d["op"]), str(d.get("label") or n)
+        head = [label] if _named(label, op) else []
+        lines = _wrap([op, *_arg_items(None, n, d)], ", ", first_sep=" ")
+        lines.append(_shape(d["shape"]))
+        if d.get("shares") and d["params"]:
+            lines.append(f"weights of {_differing_part(n, d['shares'])}")
+        elif d["params"]:
+            lines.append(f"{d['params']:,} params")
+        family = _family(op)
+        if family == "merge":
+            return dict(label="\n".join(head + lines), shape="ellipse", style="filled",
+                        fillcolor=FAMILY_FILLS[family])
+        return dict(label="\n".join(head + lines), shape="box", style="rounded,filled",
+                    fillcolor=FAMILY_FILLS[family])
+
+    def _tooltip(self, n: str, d: dict) -> str:
+        lines = [n, f"output {_shape(d['shape'])}"]
+        if d["params"]:
+            lines.append(f"{d['params']:,} parameters")
+        if d["flops"]:
+            lines.append(f"{d['flops']:,} multiply-adds")
+        if d.get("shares"):
+            lines.append(f"reuses the layer of {d['shares']}")
+        return "\n".join(lines)
+
+    def _output_ids(self) -> dict[str, str]:
+        """Each output's drawn node: the template's output node, never a layer's id."""
+        ids: dict[str, str] = {}
+        for name in self.arch.outputs:
+            node = str(self.arch.template.outputs.get(name, name))
+            while node in self.g or node in ids.values():
+                node += "'"
+            ids[name] = node
+        return ids
+
+    def _output_stmt(self, name: str) -> str:
+        source = self.arch.outputs[name]
+        look = dict(label=f"{name}\n{_shape(self.g.nodes[source]['shape'])}", shape="house",
+                    style="filled", fillcolor="#fadbd8", color="#c0392b")
+        if self.outputs[name] in self.spine:
+            look["group"] = "spine"
+        return f"{quote(self.outputs[name])} {attrs({**look, 'tooltip': f'output {name}'})};"
+
+    # ---- edges
+
+    def _flow(self) -> nx.MultiDiGraph:
+        flow = nx.MultiDiGraph()
+        for n, d in self.g.nodes(data=True):
+            flow.add_node(n, kind="input" if d["op"] == "input" else "op")
+        flow.add_edges_from(self.g.edges)
+        for name, node in self.outputs.items():
+            flow.add_node(node, kind="output")
+            flow.add_edge(self.arch.outputs[name], node)
+        return flow
+
+    def _spine(self) -> list[str]:
+        return _spine(self._flow())
+
+    def _skip_slot(self, v: str) -> int | None:
+        """Which input of a residual add is the skip: its rank among the live in-edges."""
+        if not self._residual(v):
+            return None
+        live = sorted((d for _, _, d in self.tg.in_edges(v, data=True)
+                       if holds(d.get("condition") or (), self.arch.choices)),
+                      key=lambda d: d.get("slot", 0))
+        return next((k for k, d in enumerate(live) if d.get("style") == "skip"), None)
+
+    def edges(self) -> list[str]:
+        lines = []
+        for v in self.g:
+            skip = self._skip_slot(v)
+            for slot, u in enumerate(self.g.nodes[v]["inputs"]):
+                look = dict(style="dashed", color=SKIP_COLOUR, penwidth="1.3") \
+                    if slot == skip else {}
+                lines.append(f"  {quote(u)} -> {quote(v)}{' ' + attrs(look) if look else ''};")
+        for name, node in self.outputs.items():
+            lines.append(f"  {quote(self.arch.outputs[name])} -> {quote(node)};")
+        flow = self._flow()
+        pairs = zip(self.spine, self.spine[1:], strict=False)
+        lines += [f"  {quote(a)} -> {quote(b)} {attrs(dict(style='invis', weight='8'))};"
+                  for a, b in pairs if not flow.has_edge(a, b)]
+        return lines
+
+    # ---- title
+
+    def title(self) -> Left:
+        arch = self.arch
+        layers = sum(1 for _, d in self.g.nodes(data=True) if d["op"] != "input")
+        totals = (f"{arch.params:,} parameters, {_count(arch.flops)} multiply-adds (FLOPs), "
+                  f"{layers} layers")
+        chosen = _chosen_lines(arch.template.hyperparameters, arch.choices, "choices: ")
+        return Left("\n".join([f"{arch.template.name}: one architecture", *chosen, totals]))
+
+
+def _shape(shape) -> str:
+    """`(15, 15, 96)`, `(10,)`: an output shape without the batch dimension."""
+    dims = ["?" if x is None else str(x) for x in shape]
+    return "(" + ", ".join(dims) + ("," if len(dims) == 1 else "") + ")"
+
+
+def _count(n: int) -> str:
+    """`583,200` below ten million, else `432.97 M` / `1.2 G`."""
+    if n < 10_000_000:
+        return f"{n:,}"
+    for scale, unit in ((1e9, "G"), (1e6, "M")):
+        if n >= scale:
+            return f"{n / scale:.4g} {unit}"
+    return str(n)
+
+
+def _differing_part(node: str, other: str) -> str:
+    """The first path part where `other` differs from `node`: `rep0` for a tied replica."""
+    for mine, theirs in zip(node.split("/"), other.split("/"), strict=False):
+        if mine != theirs:
+            return theirs
+    return other

@@ -43,7 +43,8 @@ FILTERS = (4, 8, 16, 32)
 # Forms that known compiler bugs reject; the tests generate them all (AVOID is empty). A
 # person hunting for further bugs past a known one may fill it for a while: "power" (`**`),
 # "optimizer_call" (`optimizer = sgd(momentum=0.9)`), "head_label" (`relu as x` at the head
-# of a chain), "bare_alternative" (a choice alternative `relu` without parentheses).
+# of a chain), "bare_alternative" (a choice alternative `relu` without parentheses),
+# "name_bound" (`repeat 1..depth`, a name right after the dots).
 AVOID: set[str] = set()
 
 
@@ -337,7 +338,7 @@ class _Builder:
             return f"conv2d({self.filters(ctx)}, 3, strides=2, padding=same)"
         if kind == "pool":
             return self.pick(("max_pool2d(2, padding=same)", "avg_pool2d(2, padding=same)",
-                              "max_pool2d(3, 2, same)", "max_pool2d"))
+                              "max_pool2d(3, 2, same)", "max_pool2d(padding=same)"))
         if kind == "same_pool":
             return self.pick(("max_pool2d(3, strides=1, padding=same)",
                               "avg_pool2d(3, 1, same)"))
@@ -550,7 +551,8 @@ class _Builder:
                 counts = tuple(range(low, high + 1, step))
                 rng = f"{low}..{high}" + (f" step {step}" if step > 1 else "")
                 if ctx.globals_visible and high == 3 and self.maybe(1, 3):
-                    rng = f"{low}..depth" + (f" step {step}" if step > 1 else "")
+                    dots = " .. " if "name_bound" in AVOID else ".."
+                    rng = f"{low}{dots}depth" + (f" step {step}" if step > 1 else "")
                 if len(counts) > 1 and self.maybe(1, 3):
                     rng += f" default {self.pick(counts)}"
             head = f"{name.strip()}: " if name else ""
@@ -589,7 +591,7 @@ class _Builder:
     def choice(self, ctx: Ctx) -> str:
         inner = ctx.inner()
         name, hp = "", None
-        if not ctx.channels and not self.vector and self.maybe(1, 4):
+        if not ctx.spatial and not self.vector and self.maybe(1, 4):
             hp = self.named_hp(ctx, "pool", structural=True)
         if hp is None and self.maybe(1, 5):
             hp = self.named_hp(ctx, "act", structural=True)
@@ -705,8 +707,8 @@ class _Builder:
         params.sort(key=lambda p: p[1] is not None)  # defaults last: callers may omit them
         sig = BlockSig(name, kind, tuple(params), in_library)
         keep = kind == "keep"
-        ctx = Ctx(depth=self.num(1, 2), spatial=keep, channels=keep, has_in=True, live=False,
-                  block=sig)
+        ctx = Ctx(depth=self.num(1, 2), spatial=True, channels=keep, has_in=True, live=False,
+                  block=sig)  # every block keeps the spatial size: callable in any branch
         uses = []  # every parameter is used
         if "n" in sig.names:
             uses.append(f"repeat n {self.body(replace(ctx, depth=0))}")

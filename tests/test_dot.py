@@ -7,6 +7,7 @@ workstation but fail under CI (`.ci/run` installs graphviz, so a missing `dot` t
 from __future__ import annotations
 
 import copy
+import functools
 import os
 import re
 import shutil
@@ -17,10 +18,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
+import archc
 from archc import dot
 from archc.diagnostics import ArchError, ArchErrors, SourcePos
 from archc.graph import Template, build_graph, templates_dir
 from archc.hyper import HpSpec, clause
+from archc.space import sample
 
 FIRE = """
 block fire(s, e) {
@@ -473,3 +476,254 @@ def test_every_bundled_template_is_drawn():
         if proc.returncode != 0 or dot.to_dot(template) != text:
             failures.append(f"{path.name}: {proc.stderr.decode().strip() or 'not deterministic'}")
     assert not failures, "\n".join(failures)
+
+
+# ---------------------------------------------------------------- one architecture
+
+
+ROOT = Path(__file__).resolve().parent.parent
+ARCH_TEMPLATES = ("squeezenet_se_auto", "squeezenet_sem_auto", "mobilenetv2_ssd_auto",
+                  "unet_auto", "mlp_auto")
+
+
+@functools.cache
+def bundled_template(name: str) -> Template:
+    return archc.load(name)
+
+
+def sampled(template: Template, seed: int):
+    """The architecture of the first of seeds seed, seed + 1, ... whose sample resolves."""
+    for k in range(20):
+        try:
+            return template.resolve(sample(template, seed * 100 + k))
+        except ArchError:
+            continue
+    raise AssertionError(f"no sample of {template.name} resolves")
+
+
+def node_line(text: str, node: str) -> str:
+    lines = [ln for ln in text.splitlines() if ln.strip().startswith(dot.quote(node) + " [")]
+    assert len(lines) == 1, f"{node} drawn {len(lines)} times"
+    return lines[0]
+
+
+def label_of(line: str) -> str:
+    found = re.search(r'label="((?:[^"\\]|\\.)*)"', line)
+    assert found, line
+    return found.group(1)
+
+
+@pytest.mark.parametrize("name", ARCH_TEMPLATES)
+@pytest.mark.parametrize("seed", [None, 0, 1])
+def test_architecture_drawing_is_deterministic_and_accepted(name, seed):
+    template = bundled_template(name)
+    arch = template.resolve() if seed is None else sampled(template, seed)
+    before = snapshot(template)
+    text = dot.architecture_to_dot(arch)
+    assert text == dot.architecture_to_dot(arch)
+    again = template.resolve() if seed is None else sampled(template, seed)
+    assert dot.architecture_to_dot(again) == text
+    assert snapshot(template) == before
+    assert "object at 0x" not in text
+    for node, data in arch.graph.nodes(data=True):
+        line = node_line(text, node)
+        if data["op"] != "input" and "⊕" not in line:
+            assert dot._shape(data["shape"]) in label_of(line), node
+    assert_dot_accepts(text, f"{name} at seed {seed}")
+
+
+def test_architecture_drawing_does_not_depend_on_hash_seeds():
+    code = ("import sys, archc; from archc.dot import architecture_to_dot; "
+            "from archc.space import sample; t = archc.load('squeezenet_sem_auto'); "
+            "sys.stdout.write(architecture_to_dot(t.resolve(sample(t, 1))))")
+    outputs = []
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=env, check=True, cwd=ROOT)
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1]
+
+
+def test_layers_show_op_key_arguments_shape_and_params():
+    arch = bundled_template("squeezenet_se_auto").resolve(
+        {"group1": 2, "group1/rep0/first/use_se": True})
+    text = dot.architecture_to_dot(arch)
+    assert label_of(node_line(text, "conv1")) == \
+        "conv1\\nconv2d 96, 3×3/2, relu\\n(15, 15, 96)\\n2,688 params"
+    assert label_of(node_line(text, "max_pool2d")) == "max_pool2d 3×3/2\\n(7, 7, 96)"
+    assert label_of(node_line(text, "global_avg_pool2d")) == "global_avg_pool2d\\n(10,)"
+    assert "dense 8, relu\\n(1, 1, 8)\\n1,032 params" in text  # 128 // ratio 16
+    assert re.search(r'^\s*"image" \[label="image\\n\(32, 32, 3\)", shape="invhouse"', text,
+                     re.M)
+    assert re.search(r'^\s*"output" \[label="output\\n\(10,\)", shape="house"', text, re.M)
+    assert '"softmax" -> "output";' in text
+    for u, v in arch.graph.edges:
+        edge_line(text, u, v)
+
+
+def test_the_title_names_the_template_the_changed_choices_and_the_totals():
+    template = bundled_template("squeezenet_se_auto")
+    arch = template.resolve({"group1": 2, "group1/rep0/first/use_se": True})
+    title = re.search(r'^  label="(.*)";$', dot.architecture_to_dot(arch), re.M).group(1)
+    lines = title.split("\\l")
+    assert lines[0] == "squeezenet_se_auto: one architecture"
+    assert lines[1] == "choices: group1=2, group1/rep0/first/use_se=true"
+    assert lines[2].startswith(f"{arch.params:,} parameters, {arch.flops:,} multiply-adds")
+    defaults = dot.architecture_to_dot(template.resolve())
+    assert "choices: the defaults" in defaults
+
+
+def test_residual_adds_are_circles_with_a_dashed_skip():
+    arch = bundled_template("squeezenet_se_auto").resolve(
+        {"group1/rep0/bypass": True, "group1/rep0/first/use_se": True,
+         "group1/rep0/first/se_skip": True})
+    text = dot.architecture_to_dot(arch)
+    for add, skip, body in [("group1/rep0/add", "group1/rep0/first/add",
+                             "group1/rep0/second/fire/concat"),
+                            ("group1/rep0/first/add", "group1/rep0/first/fire/concat",
+                             "group1/rep0/first/se/multiply")]:
+        assert 'label="⊕", shape="circle"' in node_line(text, add)
+        assert 'style="dashed"' in edge_line(text, skip, add)
+        assert dot.SKIP_COLOUR in edge_line(text, skip, add)
+        assert "style" not in edge_line(text, body, add)
+
+
+def test_clusters_follow_the_blocks_and_repetitions():
+    arch = bundled_template("squeezenet_se_auto").resolve(
+        {"group1": 2, "group1/rep0/first/use_se": True})
+    text = dot.architecture_to_dot(arch)
+    assert labels_with(text, "group1 ×2") and labels_with(text, "group2 ×1")
+    assert len(labels_with(text, "rep0")) == 1 and labels_with(text, "rep1")  # group1's
+    assert labels_with(text, "first: fire_se\\l")  # holds fire and se: drawn apart
+    assert len(labels_with(text, "first: fire_se › fire")) == 2  # group1/rep1, group2/rep0
+    assert labels_with(text, "se\\lratio=16")
+    for words in ("optional", "residual", "choice", "pool1"):
+        assert not labels_with(text, words), words
+
+
+def test_merge_paths_are_clusters():
+    arch = bundled_template("squeezenet_sem_auto").resolve({"merge_after": "group1"})
+    text = dot.architecture_to_dot(arch)
+    assert labels_with(text, "merge of image, depth after group1")
+    assert labels_with(text, "image path") and labels_with(text, "depth path")
+    merge = node_line(text, "merge")
+    assert label_of(merge).startswith("merge\\nadd\\n(") and 'shape="ellipse"' in merge
+
+
+def test_shared_replicas_are_marked():
+    template = bundled_template("mobilenetv2_ssd_auto")
+    arch = template.resolve({"rep_B3_3": 3})
+    assert arch.params == template.resolve().params  # tied: no new weights
+    text = dot.architecture_to_dot(arch)
+    tied = labels_with(text, "= rep0's layers (tied)")
+    assert len(tied) == 2
+    for cluster in tied:
+        assert "dashed" in cluster["style"] and cluster["color"] == dot.SHARED_COLOUR
+    assert labels_with(text, "rep_B3_3 ×3\\lone set of weights")
+    assert not labels_with(text, "rep_B4_3 ×1\\lone set of weights")
+    for k in (1, 2):
+        line = node_line(text, f"rep_B3_3/rep{k}/B3_3/bottleneck/conv2d")
+        assert "dashed" in line and dot.SHARED_COLOUR in line
+        assert label_of(line).endswith("\\nweights of rep0")
+        assert "reuses the layer of rep_B3_3/rep0/B3_3/bottleneck/conv2d" in line
+    original = node_line(text, "rep_B3_3/rep0/B3_3/bottleneck/conv2d")
+    assert "dashed" not in original and label_of(original).endswith("\\n6,144 params")
+    assert re.search(r'^\s*"classes" \[label="classes\\n\(\d+, 11\)", shape="house"', text,
+                     re.M)
+    assert re.search(r'^\s*"boxes" \[label="boxes\\n\(\d+, 4\)", shape="house"', text, re.M)
+
+
+# ---------------------------------------------------------------- archc dot --set / --sample
+
+
+def archc_dot(*args: str) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "archc", "dot", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return proc
+
+
+def test_cli_draws_a_set_architecture():
+    proc = archc_dot("mobilenetv2_ssd_auto", "--set", "rep_B3_3=3")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith('digraph "mobilenetv2_ssd_auto" {')
+    assert "choices: rep_B3_3=3" in proc.stdout
+    assert "= rep0's layers (tied)" in proc.stdout
+
+
+def test_cli_draws_a_sampled_architecture():
+    proc = archc_dot("squeezenet_sem_auto", "--sample", "3")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith('digraph "squeezenet_sem_auto" {')
+    assert "squeezenet_sem_auto: one architecture" in proc.stdout
+    assert proc.stdout == archc_dot("squeezenet_sem_auto", "--sample", "3").stdout
+
+
+def test_cli_renders_a_set_architecture_to_svg(tmp_path):
+    dot_program()
+    out = tmp_path / "x.svg"
+    proc = archc_dot("squeezenet_se_auto", "--set", "group1=2", "--set",
+                     "group1/rep0/first/use_se=true", "--format", "svg", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert b"<svg" in out.read_bytes() and "ratio=16" in out.read_text()
+
+
+def test_cli_refuses_an_unknown_hyperparameter():
+    proc = archc_dot("squeezenet_se_auto", "--set", "grup1=2")
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert "no hyperparameter 'grup1' in template squeezenet_se_auto" in proc.stderr
+    assert "did you mean 'group1'?" in proc.stderr
+
+
+# ---------------------------------------------------------------- the chosen path
+
+
+def node_lines(text: str) -> dict[str, str]:
+    return {m.group(1): ln for ln in text.splitlines()
+            if (m := re.match(r'\s*"((?:[^"\\]|\\.)*)" \[', ln))}
+
+
+def test_highlight_greys_out_what_the_choices_leave_out():
+    template = bundled_template("squeezenet_se_auto")
+    arch = template.resolve({"group1": 1, "pool1": "avg"})
+    text = dot.template_highlight_dot(template, arch.choices)
+    assert text == dot.template_highlight_dot(template, arch.choices)
+    lines = node_lines(text)
+    for n in arch.graph:
+        assert "not chosen" not in lines[n] and 'penwidth="2"' in lines[n], n
+    for n in ("group1/rep1/first/fire/squeeze", "pool1/max_pool2d", "group1/rep0/add",
+              "group1/rep0/first/se/dense"):
+        assert dot.GREY_LINE in lines[n] and "dotted" in lines[n] and "not chosen" in lines[n]
+    grey = [c for c in clusters_of(text).values() if c.get("color") == dot.GREY_LINE]
+    assert any("rep1" in c["label"] for c in grey)
+    assert all("dotted" in c["style"] for c in grey)
+    assert dot.GREY_LINE in edge_line(text, "group1/rep0/residual",  # a select: bypass?
+                                      "group1/rep1/first/fire/squeeze")
+    assert 'penwidth="1.8"' in edge_line(text, "group1/rep0/residual", "repeat")
+    assert 'penwidth="1.8"' in edge_line(text, "conv1", "max_pool2d")
+    assert "highlighted: pool1=avg" in text
+    assert_dot_accepts(text, "a highlighted template")
+
+
+def test_highlight_follows_shape_decided_branches():
+    template = bundled_template("mobilenetv2_ssd_auto")
+    text = dot.template_highlight_dot(template, template.resolve().choices)
+    lines = node_lines(text)
+    assert "not chosen" in lines["B1_1/residual"]  # 32 -> 16 channels: no residual
+    assert "not chosen" not in lines["B2_2/residual"]
+    assert "not chosen" in lines["rep_B3_3/rep1/B3_3/bottleneck/conv2d"]
+
+
+def test_highlight_without_a_resolvable_choice_uses_the_conditions():
+    template = bundled_template("squeezenet_se_auto")
+    choices = {**template.resolve().choices, "group1/rep0/first/se/ratio": 999}
+    text = dot.template_highlight_dot(template, choices)
+    assert "not chosen" in node_lines(text)["pool1/avg_pool2d"]
+    assert "not chosen" not in node_lines(text)["conv1"]
+
+
+def test_plain_to_dot_is_not_highlighted(tmp_path):
+    text = dot.to_dot(build(tmp_path, "sq"))
+    assert "not chosen" not in text and dot.GREY_LINE not in text
