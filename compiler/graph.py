@@ -1548,8 +1548,9 @@ def _unify_numbers(values: list, pos) -> list:
 
 
 def _first_bad_item(name: str, v):
-    if name == "metrics" and isinstance(v, tuple):
-        return next((m for m in v if m not in ops.METRICS), v)
+    if name in ("metrics", "loss") and isinstance(v, tuple):
+        known = ops.METRICS if name == "metrics" else ops.LOSSES
+        return next((m for m in v if m not in known), v)
     return v
 
 
@@ -1575,7 +1576,9 @@ def _setting_problem(name: str, v) -> str | None:
     if name == "optimizer":
         return None if v in ops.OPTIMIZERS else f"expected an optimizer name, found {v!r}"
     if name == "loss":
-        return None if v in ops.LOSSES else f"expected a loss name, found {v!r}"
+        items = v if isinstance(v, tuple) else (v,)
+        bad = [m for m in items if m not in ops.LOSSES]
+        return f"expected a loss name, found {bad[0]!r}" if bad else None
     if name == "metrics":
         items = v if isinstance(v, tuple) else (v,)
         bad = [m for m in items if m not in ops.METRICS]

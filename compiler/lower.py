@@ -59,10 +59,25 @@ def compile_model(model, arch: Architecture) -> None:
     if "learning_rate" in train:
         kwargs["learning_rate"] = train["learning_rate"]
     optimizer = ops.build_optimizer(name, kwargs)
-    loss = train.get("loss", "categorical_crossentropy")
-    metrics = train.get("metrics", ())
+    model.compile(optimizer=optimizer, loss=_losses(arch), metrics=_metrics(arch))
+
+
+def _losses(arch: Architecture):
+    """One loss for every output, or a list: the i-th loss for the i-th `output`."""
+    loss = arch.train.get("loss", "categorical_crossentropy")
+    if not isinstance(loss, tuple):
+        return ops.LOSSES.get(loss, loss)
+    if len(loss) != len(arch.outputs):
+        raise ValueError(f"{len(loss)} losses for {len(arch.outputs)} outputs")
+    return {name: ops.LOSSES.get(item, item) for name, item in zip(arch.outputs, loss, strict=True)}
+
+
+def _metrics(arch: Architecture):
+    metrics = arch.train.get("metrics", ())
     metrics = [ops.build_metric(m) for m in (metrics if isinstance(metrics, tuple) else (metrics,))]
-    model.compile(optimizer=optimizer, loss=ops.LOSSES.get(loss, loss), metrics=metrics)
+    if len(arch.outputs) > 1:
+        return {name: metrics for name in arch.outputs} if metrics else None
+    return metrics
 
 
 def to_tflite(model) -> bytes:
