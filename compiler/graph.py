@@ -300,6 +300,7 @@ class Expander:
         if graphs and self.inputs:
             self._expand_graph(graphs[0])
         train = self._train(decls)
+        self._check_losses(train, decls)
         self._check_unused()
         self._check_blocks_standalone()
         if self.errors:
@@ -1446,6 +1447,16 @@ class Expander:
             self._check_setting(s, value)
             settings[s.name] = value
         return settings
+
+    def _check_losses(self, train: dict, decls) -> None:
+        """A list of losses gives one per output, in the order of the `output` statements."""
+        loss = train.get("loss")
+        if isinstance(loss, tuple) and self.outputs and len(loss) != len(self.outputs):
+            setting = next(s for d in decls if isinstance(d, ast.TrainDecl)
+                           for s in d.settings if s.name == "loss")
+            self.error(ArgumentError(f"expected {len(self.outputs)} losses, one per output "
+                                     f"({', '.join(self.outputs)}), found {len(loss)}",
+                                     setting.value.pos))
 
     def _check_setting(self, s: ast.Setting, value) -> None:
         values = self._domain_values(value) if isinstance(value, Sym) else [value]
