@@ -1,0 +1,307 @@
+"""Evaluation of expressions during expansion: constants fold, hyperparameters and shapes stay
+symbolic (values.Sym); hyperparameter constructors declare hps with their conditions.
+
+A mixin of graph.Expander.
+"""
+
+from __future__ import annotations
+
+from . import ast
+from .diagnostics import (
+    ArchError,
+    ArgumentError,
+    DuplicateName,
+    RangeError,
+    StructureError,
+    TypeMismatch,
+    UnknownName,
+    did_you_mean,
+)
+from .hyper import HpSpec, union
+from .scope import Env, Scope, describe, describe_ast, pos_of, unify_numbers
+from .values import BUILTINS, SHAPE_ATTRS, Sym, Tensor, combine
+
+HP_FUNCTIONS = ("int", "float", "bool")
+
+
+class ExpressionEvaluation:
+    """Expressions and hyperparameters; relies on Expander's errors and named hps."""
+
+    # ---- expressions
+    def constant(self, expr, env: Env, what: str, symbols: bool = False):
+        value = self.expr(expr, env, Scope(), what, symbols=symbols)
+        if isinstance(value, Sym | Tensor):
+            self.error(TypeMismatch(f"expected a constant for {what}, found "
+                                    f"{describe(value)}", expr.pos))
+            return None
+        return value
+
+    def expr(self, e, env: Env, scope: Scope, what: str, hp_name: tuple = (),
+             symbols: bool = False):
+        """Evaluate an expression to a constant, a Tensor or a Sym (None after an error)."""
+        try:
+            return self._expr(e, env, scope, hp_name, symbols)
+        except ArchError as err:
+            self.error(err)
+            return None
+
+    def _expr(self, e, env, scope, hp_name, symbols):
+        if isinstance(e, ast.Number | ast.String | ast.Constant):
+            return e.value
+        if isinstance(e, ast.Name):
+            return self._name(e, env, scope, symbols)
+        if isinstance(e, ast.InRef):
+            if env.inflow is None:
+                raise StructureError("'in' is only defined inside a block or a stage", e.pos)
+            return env.inflow
+        if isinstance(e, ast.Attribute):
+            return self._attribute(e, env, scope)
+        if isinstance(e, ast.Subscript):
+            return self._subscript(e, env, scope)
+        if isinstance(e, ast.BinOp):
+            return self._arith(e.op, [e.left, e.right], env, scope, e.pos, hp_name)
+        if isinstance(e, ast.UnaryOp):
+            v = self._number(e.operand, env, scope, hp_name)
+            return combine("neg", v) if e.op == "-" else v
+        if isinstance(e, ast.Compare):
+            return self._arith(e.op, [e.left, e.right], env, scope, e.pos, hp_name)
+        if isinstance(e, ast.BoolOp):
+            args = [self._expr(o, env, scope, hp_name, False) for o in e.operands]
+            return combine(e.op, *args)
+        if isinstance(e, ast.Sequence):
+            items = [self._expr(i, env, scope, hp_name, symbols) for i in e.items]
+            if any(isinstance(i, Tensor) for i in items):
+                raise TypeMismatch("expected values in a list, found a tensor", e.pos)
+            return combine("seq", *items)
+        if isinstance(e, ast.HpChoice):
+            return self._hp_choice(e, env, scope, hp_name)
+        if isinstance(e, ast.Call):
+            return self._call_value(e, env, scope, hp_name, symbols)
+        if isinstance(e, ast.Chain):
+            raise TypeMismatch("expected a value, found a chain of layers", e.pos)
+        raise StructureError(f"expected a value, found {type(e).__name__.lower()}",
+                             getattr(e, "pos", None))
+
+    def _name(self, e: ast.Name, env, scope, symbols):
+        try:
+            value = env.lookup(e.id)
+        except KeyError:
+            if symbols:
+                return e.id
+            raise UnknownName(f"undefined name '{e.id}'", e.pos, self._suggest(e.id, env)) from None
+        if isinstance(value, Sym) and value.op == "hp" and value.args[0] in self.named_hps:
+            self.use_named(value.args[0], scope, e.pos)
+        return value
+
+    def _attribute(self, e: ast.Attribute, env, scope):
+        base = self._expr(e.value, env, scope, (), False)
+        if not isinstance(base, Tensor):
+            raise TypeMismatch(f"expected a tensor before '.{e.attr}', found {describe(base)}",
+                               e.pos)
+        if e.attr == "shape":
+            return Sym("shape", (base.node, "shape"))
+        if e.attr not in SHAPE_ATTRS:
+            raise UnknownName(f"tensors have no attribute '{e.attr}'", e.pos,
+                              did_you_mean(e.attr, SHAPE_ATTRS + ("shape",))
+                              or "expected one of: " + ", ".join(SHAPE_ATTRS + ("shape",)))
+        return Sym("shape", (base.node, e.attr))
+
+    def _subscript(self, e: ast.Subscript, env, scope):
+        base = self._expr(e.value, env, scope, (), False)
+        index = self._expr(e.index, env, scope, (), False)
+        if isinstance(base, Sym) and base.op == "shape" and base.args[1] == "shape":
+            if not isinstance(index, int):
+                raise TypeMismatch(f"expected an integer index, found {describe(index)}",
+                                   e.index.pos)
+            return Sym("shape", (base.args[0], index))
+        if isinstance(base, tuple) and isinstance(index, int):
+            if not -len(base) <= index < len(base):
+                raise RangeError(f"index {index} is out of range for {len(base)} items",
+                                 e.index.pos)
+            return base[index]
+        raise TypeMismatch(f"expected a list or a shape to index, found {describe(base)}", e.pos)
+
+    def _number(self, e, env, scope, hp_name):
+        v = self._expr(e, env, scope, hp_name, False)
+        if isinstance(v, Tensor) or isinstance(v, str | tuple) or v is None:
+            raise TypeMismatch(f"expected a number, found {describe(v)}", e.pos)
+        return v
+
+    def _arith(self, op, operands, env, scope, pos, hp_name):
+        numeric = op not in ("==", "!=")
+        args = [self._number(o, env, scope, hp_name) if numeric
+                else self._expr(o, env, scope, hp_name, True) for o in operands]
+        if any(isinstance(a, Tensor) for a in args):
+            raise TypeMismatch("expected values to compare, found a tensor", pos)
+        try:
+            return combine(op, *args)
+        except ZeroDivisionError:
+            raise TypeMismatch("division by zero", pos) from None
+        except (TypeError, OverflowError, ValueError) as exc:
+            raise TypeMismatch(f"cannot compute {op}: {exc}", pos) from None
+
+    def _call_value(self, e: ast.Call, env, scope, hp_name, symbols):
+        if e.func in HP_FUNCTIONS:
+            return self._hp_range(e, env, scope, hp_name)
+        if e.func in BUILTINS:
+            args = [self._number(a, env, scope, hp_name) for a in e.args]
+            if e.keywords:
+                raise ArgumentError(f"{e.func}() takes no keyword arguments", e.keywords[0].pos)
+            try:
+                return combine("call", e.func, *args)
+            except (TypeError, ValueError) as exc:
+                raise ArgumentError(f"{e.func}(): {exc}", e.pos) from None
+        if self._is_layer(e.func):
+            raise TypeMismatch(f"expected a value, found a call of layer '{e.func}'", e.pos,
+                               "layers go in chains: x -> " + e.func + "(...)")
+        raise UnknownName(f"unknown function '{e.func}'", e.pos, did_you_mean(
+            e.func, list(BUILTINS) + list(HP_FUNCTIONS) + ["choice"]))
+
+    # ---- hyperparameters
+    def _hp_target(self, scope: Scope, hp_name: tuple, kind: str, pos) -> str:
+        if not hp_name:
+            raise StructureError(f"a {kind} hyperparameter cannot be used here", pos)
+        name = "/".join(hp_name)
+        existing = self.hps.get(name)
+        if existing is not None and existing.origin != pos:
+            n = 1
+            while f"{name}_{n}" in self.hps and self.hps[f"{name}_{n}"].origin != pos:
+                n += 1
+            name = f"{name}_{n}"
+        return name
+
+    def _hp_choice(self, e: ast.HpChoice, env, scope, hp_name) -> Sym:
+        name = self._hp_target(scope, hp_name, "choice", e.pos)
+        if not e.args:
+            raise RangeError("empty choice: expected at least one value", e.pos)
+        values, options = [], []
+        for a in e.args:
+            if isinstance(a, ast.Call) and not self._is_layer(a.func) and a.func not in BUILTINS \
+                    and a.func not in HP_FUNCTIONS:
+                kwargs = {k.name: self.constant(k.value, env, f"option '{k.name}'", symbols=True)
+                          for k in a.keywords}
+                values.append(a.func)
+                options.append((a.func, kwargs))
+                continue
+            v = self._expr(a, env, scope, (), True)
+            if isinstance(v, Sym | Tensor) or v is None and not isinstance(a, ast.Constant):
+                raise TypeMismatch(f"expected constant choice values, found {describe(v)}",
+                                   pos_of(a, e.pos))
+            values.append(v)
+        values = unify_numbers(values, e.pos)
+        for k, v in enumerate(values):
+            if v in values[:k]:
+                raise DuplicateName(f"value {v!r} appears twice in choice",
+                                    pos_of(e.args[k], e.pos))
+        kw = self._hp_keywords(e.keywords, ("default",), env)
+        default = kw.get("default", values[0])
+        if isinstance(default, int) and any(isinstance(v, float) for v in values):
+            default = float(default)
+        if default not in values:
+            raise RangeError(f"default {default!r} is not one of the values", e.pos)
+        self.declare(HpSpec(name, "choice", default, e.pos, values=tuple(values), origin=e.pos,
+                            options=tuple(options)), scope)
+        return Sym("hp", (name,))
+
+    def _hp_keywords(self, keywords, allowed, env) -> dict:
+        out = {}
+        for k in keywords:
+            if k.name not in allowed:
+                raise ArgumentError(f"unknown argument '{k.name}'", k.pos,
+                                    did_you_mean(k.name, allowed) or
+                                    "expected " + ", ".join(allowed))
+            out[k.name] = self.constant(k.value, env, f"'{k.name}'", symbols=True)
+        return out
+
+    def _hp_range(self, e: ast.Call, env, scope, hp_name) -> Sym:
+        kind = e.func
+        name = self._hp_target(scope, hp_name, kind, e.pos)
+        if kind == "bool":
+            if e.args:
+                raise ArgumentError("bool() takes only default=", e.pos)
+            kw = self._hp_keywords(e.keywords, ("default",), env)
+            default = kw.get("default", False)
+            if not isinstance(default, bool):
+                raise TypeMismatch(f"expected true or false as default, found {default!r}", e.pos)
+            self.declare(HpSpec(name, "bool", default, e.pos, origin=e.pos), scope)
+            return Sym("hp", (name,))
+        spec = self._range_spec(e, kind, name, env)
+        self.declare(spec, scope)
+        return Sym("hp", (name,))
+
+    def _range_spec(self, e: ast.Call, kind: str, name: str, env) -> HpSpec:
+        if len(e.args) != 2:
+            raise ArgumentError(f"{kind}() takes a lower and an upper bound, found "
+                                f"{len(e.args)} positional arguments", e.pos,
+                                f"{kind}(1, 8, step=1, sampling=linear, default=1)")
+        low, high = (self.constant(a, env, "a bound") for a in e.args)
+        kw = self._hp_keywords(e.keywords, ("step", "sampling", "default"), env)
+        want = int if kind == "int" else (int, float)
+        for v, a in ((low, e.args[0]), (high, e.args[1]), (kw.get("step"), e)):
+            if v is not None and (not isinstance(v, want) or isinstance(v, bool)):
+                raise TypeMismatch(f"expected {'an integer' if kind == 'int' else 'a number'}, "
+                                   f"found {describe(v)}", pos_of(a, e.pos))
+        if high < low:
+            raise RangeError(f"reversed range: {kind}({low}, {high}) has its upper bound below "
+                             "the lower", e.pos, f"write {kind}({high}, {low})")
+        if high == low:
+            raise RangeError(f"empty range: {kind}({low}, {high}) has one value", e.pos,
+                             "use the constant instead")
+        sampling = kw.get("sampling", "linear")
+        if sampling not in ("linear", "log", "reverse_log"):
+            raise TypeMismatch(f"expected sampling linear, log or reverse_log, found {sampling!r}",
+                               e.pos)
+        if sampling != "linear" and low <= 0:
+            raise RangeError(f"{sampling} sampling needs a positive lower bound, found {low}",
+                             e.pos)
+        step = kw.get("step", 1 if kind == "int" else None)
+        if step is not None and step <= 0:
+            raise RangeError(f"expected a positive step, found {step}", e.pos)
+        default = kw.get("default", low)
+        spec = HpSpec(name, kind, float(default) if kind == "float" else default, e.pos,
+                      min=low if kind == "int" else float(low),
+                      max=high if kind == "int" else float(high), step=step, sampling=sampling,
+                      origin=e.pos)
+        domain = spec.domain()
+        on_grid = domain is None or any(abs(default - d) <= 1e-9 * max(1, abs(d)) for d in domain)
+        wrong_type = not isinstance(default, want) or isinstance(default, bool)
+        if wrong_type or not low <= default <= high or not on_grid:
+            raise RangeError(f"default {default!r} is not in the range {low}..{high}", e.pos)
+        return spec
+
+    def declare(self, spec: HpSpec, scope: Scope) -> None:
+        """Record an hp under the scope's condition, joining conditions of repeated uses."""
+        spec = spec.with_condition(scope.condition)
+        existing = self.hps.get(spec.name)
+        if existing is None:
+            self.hps[spec.name] = spec
+            return
+        if existing.origin != spec.origin:
+            self.error(DuplicateName(f"hyperparameter '{spec.name}' is defined twice", spec.pos,
+                                     f"first defined at {existing.pos}"))
+            return
+        if not existing.same_space(spec):
+            self.error(DuplicateName(f"hyperparameter '{spec.name}' is declared twice with "
+                                     "different values", spec.pos,
+                                     f"first declared at {existing.pos}"))
+            return
+        domains = {h.name: h.domain() or () for h in self.hps.values()}
+        self.hps[spec.name] = existing.with_condition(
+            union(existing.condition, spec.condition, domains))
+
+    def use_named(self, name: str, scope: Scope, pos, kind: str | None = None) -> str:
+        decl, _ = self.named_hps[name]
+        self.used_named.add(name)
+        value = decl.value
+        if isinstance(value, ast.HpChoice):
+            self._hp_choice(value, self.globals, scope, (name,))
+        elif isinstance(value, ast.Call) and value.func in HP_FUNCTIONS:
+            self._hp_range(value, self.globals, scope, (name,))
+        else:
+            raise TypeMismatch("expected choice(...), int(...), float(...) or bool(...) after "
+                               f"'hp {name} =', found {describe_ast(value)}", value.pos,
+                               "for a constant, use 'param'")
+        if kind is not None and self.hps[name].kind != kind:
+            raise TypeMismatch(f"expected a {kind} hyperparameter, '{name}' is a "
+                               f"{self.hps[name].kind}", pos)
+        return name

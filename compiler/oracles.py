@@ -1,0 +1,132 @@
+"""Keras Tuner oracles that Keras Tuner lacks: regularised evolution, and Bayesian optimisation
+that never proposes a configuration already tried.
+
+Both are `keras_tuner.Oracle` subclasses, so they compose with any `keras_tuner.Tuner` (and
+with Keras Tuner's save/reload and chief/worker mode). Both count only ACTIVE values when they
+compare configurations, as Keras Tuner's own duplicate check (`Oracle._duplicate`) does.
+"""
+
+from __future__ import annotations
+
+import random
+
+import keras_tuner as kt
+from keras_tuner.src.engine import hyperparameters as hp_module
+from keras_tuner.src.engine import trial as trial_module
+
+RUNNING, STOPPED = trial_module.TrialStatus.RUNNING, trial_module.TrialStatus.STOPPED
+
+
+class EvolutionOracle(kt.Oracle):
+    """Regularised (aging) evolution, Real et al. 2019, "Regularized Evolution for Image
+    Classifier Architecture Search" (AAAI), Algorithm 1.
+
+    The population is the `population_size` most recently completed trials (a queue: a new
+    child pushes out the oldest member, not the worst). Until the population is full, trials
+    are random. Then each trial takes `sample_size` members at random, and mutates the best of
+    them: one active hyperparameter gets another value; hyperparameters that the change
+    activates are drawn at random, those it deactivates are dropped. A child equal to an
+    earlier trial (active values) is redrawn; after `_max_collisions` tries the oracle falls
+    back to a random configuration, and stops when those are exhausted too.
+
+    Randomness is a function of `seed` and the trial id, so a resumed search proposes what an
+    uninterrupted one would.
+
+    Args:
+        objective, max_trials, hyperparameters, seed, ...: as for `keras_tuner.Oracle`.
+        population_size: P, the number of trials in the population.
+        sample_size: S, the tournament size (S <= P).
+    """
+
+    def __init__(self, objective=None, max_trials=100, population_size=20, sample_size=5,
+                 seed=None, **kwargs):
+        super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+        if not 1 <= sample_size <= population_size:
+            raise ValueError(f"expected 1 <= sample_size <= population_size, found "
+                             f"sample_size={sample_size}, population_size={population_size}")
+        self.population_size = population_size
+        self.sample_size = sample_size
+
+    def populate_space(self, trial_id):
+        population = self.population()
+        if len(population) < self.population_size:
+            return _response(self._random_values())
+        rng = random.Random(f"{self.seed}/{trial_id}")
+        parent = self._best(rng.sample(population, self.sample_size))
+        for _ in range(self._max_collisions):
+            child = self.mutate(parent.hyperparameters.values, rng)
+            if child is not None and not self._duplicate(child):
+                return _response(child)
+        return _response(self._random_values())
+
+    def population(self) -> list:
+        """The last `population_size` completed trials, oldest first."""
+        done = [self.trials[t] for t in self.end_order
+                if self.trials[t].status == trial_module.TrialStatus.COMPLETED]
+        return done[-self.population_size:]
+
+    def _best(self, trials: list):
+        sign = 1 if self.objective.direction == "max" else -1
+        return max(trials, key=lambda t: sign * t.score)
+
+    def mutate(self, values: dict, rng: random.Random) -> dict | None:
+        """`values` with one active, non-fixed hyperparameter changed, and the conditional
+        hyperparameters that the change activates drawn at random (None: nothing to mutate)."""
+        hps = self.get_space()
+        hps.values = {k: v for k, v in values.items() if not k.startswith("tuner/")}
+        mutable = [hp for hp in hps.space if hps.is_active(hp) and _alternatives(hp)]
+        if not mutable:
+            return None
+        hp = rng.choice(mutable)
+        hps.values[hp.name] = rng.choice(_alternatives(hp, hps.values.get(hp.name)))
+        return self._complete(hps, rng)
+
+    def _complete(self, hps, rng: random.Random) -> dict:
+        """Keep the active values (parents come before children in `hps.space`), draw the
+        newly active ones, drop the inactive ones."""
+        for hp in hps.space:
+            if not hps.is_active(hp):
+                hps.values.pop(hp.name, None)
+            elif hp.name not in hps.values:
+                hps.values[hp.name] = hp.random_sample(rng.randrange(2**31))
+        return hps.values
+
+    def get_state(self):
+        state = super().get_state()
+        state.update(population_size=self.population_size, sample_size=self.sample_size)
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.population_size = state["population_size"]
+        self.sample_size = state["sample_size"]
+
+
+def _alternatives(hp, current=None) -> list:
+    """Values `hp` can take other than `current` (a sample of 10 for a continuous float)."""
+    if isinstance(hp, hp_module.Fixed):
+        return []
+    if isinstance(hp, hp_module.Float) and not hp.step:
+        values = [hp.prob_to_value((k + 0.5) / 10) for k in range(10)]
+    else:
+        values = list(hp.values)
+    return [v for v in values if v != current]
+
+
+def _response(values: dict | None) -> dict:
+    if values is None:
+        return {"status": STOPPED, "values": None}
+    return {"status": RUNNING, "values": values}
+
+
+class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
+    """Keras Tuner's Bayesian optimisation, except that a proposal equal to an earlier trial's
+    active values -- the Gaussian process often proposes its optimum again -- is replaced by
+    a random configuration not tried yet (Keras Tuner's `_random_values`), so no configuration
+    is trained twice."""
+
+    def populate_space(self, trial_id):
+        response = super().populate_space(trial_id)
+        if response["status"] == RUNNING and self._duplicate(response["values"]):
+            return _response(self._random_values())
+        return response
