@@ -276,17 +276,30 @@ def save_model(model, path: str) -> tuple[str, int]:
     return str(out), out.stat().st_size
 
 
+def cmd_search(args) -> int:
+    from .search import Settings, search
+
+    if args.trials < 1 or args.epochs < 1 or args.keep < 0 or args.patience < 0:
+        raise UsageError("--trials and --epochs take positive numbers, --keep and --patience "
+                         "numbers >= 0")
+    settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
+                        patience=args.patience, seed=args.seed, objective=args.objective,
+                        fraction=args.fraction, max_params=args.max_params, keep=args.keep,
+                        overwrite=args.overwrite, verbose=args.verbose)
+    try:
+        search(args.file, args.data, args.dir, settings,
+               log=lambda line: print(line, flush=True))
+    except KeyboardInterrupt:
+        print(f"interrupted: rerun the same command to resume the search in {args.dir}",
+              file=sys.stderr)
+        return 130
+    return EXIT_OK
+
+
 def cmd_dot(args) -> int:
-    from .dot import render_format, to_dot
+    from .dot import render_format
 
-    params, hp_values = split_settings(args.file, parse_assignments(args.set))
-    template = load_template(args.file, params)
-    if hp_values or args.sample is not None:
-        from .dot import architecture_to_dot
-
-        text = architecture_to_dot(choose(template, hp_values, args.sample))
-    else:
-        text = to_dot(template)
+    text = _trial_dot(args) if args.trial else _template_dot(args)
     data = text.encode() if args.format == "dot" else render_format(text, args.format)
     if args.output:
         Path(args.output).write_bytes(data)
@@ -294,6 +307,47 @@ def cmd_dot(args) -> int:
         sys.stdout.write(text)
     else:
         raise UsageError(f"--format {args.format} writes binary data: give -o FILE")
+    return EXIT_OK
+
+
+def _template_dot(args) -> str:
+    """The template, or with --set/--sample one of its architectures."""
+    from .dot import to_dot
+
+    if args.file is None:
+        raise UsageError("dot needs a template FILE, or --trial DIR ID")
+    params, hp_values = split_settings(args.file, parse_assignments(args.set))
+    template = load_template(args.file, params)
+    if hp_values or args.sample is not None:
+        from .dot import architecture_to_dot
+
+        return architecture_to_dot(choose(template, hp_values, args.sample))
+    return to_dot(template)
+
+
+def _trial_dot(args) -> str:
+    """`--trial DIR ID`: that trial's architecture; with FILE, FILE with its path highlighted."""
+    from .report import trial_dot
+
+    if args.sample is not None:
+        raise UsageError("--sample and --trial both choose the architecture: give one")
+    return trial_dot(*args.trial, template=args.file, settings=parse_assignments(args.set))
+
+
+def cmd_report(args) -> int:
+    from .report import build_report, format_report, plot, to_json
+
+    if args.top < 1:
+        raise UsageError(f"--top takes a positive number, found {args.top}")
+    reports = [build_report(d, args.top, args.size) for d in args.dirs]
+    if args.plot:
+        plot(reports, args.plot)
+    if args.json:
+        print(json.dumps(to_json(reports), indent=2, default=str))
+    else:
+        print("\n\n".join(format_report(r) for r in reports))
+        if args.plot:
+            print(f"\nwrote {args.plot}")
     return EXIT_OK
 
 
@@ -350,15 +404,58 @@ def build_parser() -> argparse.ArgumentParser:
     comp.add_argument("--json", action="store_true", help="print one JSON object")
     comp.set_defaults(run=cmd_compile)
 
+    srch = sub.add_parser("search", help="search a template's space on data with Keras Tuner; "
+                                         "rerun the same command to resume")
+    srch.add_argument("file", metavar="FILE")
+    srch.add_argument("--data", default="digits", metavar="SPEC",
+                      help="digits (default), fashion_mnist[:DIR], cifar10, folder:DIR, ...")
+    srch.add_argument("--dir", required=True, metavar="DIR", help="the results directory")
+    srch.add_argument("--tuner", default="random",
+                      choices=("random", "hyperband", "bayesian", "grid", "evolution"))
+    srch.add_argument("--trials", type=int, default=100, metavar="N",
+                      help="trials at most (default 100)")
+    srch.add_argument("--epochs", type=int, default=100, metavar="N",
+                      help="epochs per trial at most; Hyperband's max_epochs (default 100)")
+    srch.add_argument("--patience", type=int, default=5, metavar="N",
+                      help="early stopping: epochs without improvement (default 5)")
+    srch.add_argument("--seed", type=int, metavar="S", help="seed the tuner, splits and weights")
+    srch.add_argument("--objective", metavar="NAME[:min|max]",
+                      help="a metric (val_accuracy, val_loss, ...) or params, bytes, flops; "
+                           "default: val_accuracy for classification, else val_loss")
+    srch.add_argument("--fraction", type=float, default=1.0, metavar="F",
+                      help="train on this part of train and validation (0.1, 0.4, 1)")
+    srch.add_argument("--max-params", type=int, metavar="N",
+                      help="reject larger candidates before any training")
+    srch.add_argument("--keep", type=int, default=3, metavar="K",
+                      help="keep the best K models as .keras (default 3)")
+    srch.add_argument("--overwrite", action="store_true", help="start afresh in DIR")
+    srch.add_argument("-v", "--verbose", action="store_true",
+                      help="show Keras's per-epoch output and failed trials' tracebacks")
+    srch.set_defaults(run=cmd_search)
+
     dot = sub.add_parser("dot", help="draw the template as Graphviz DOT (or SVG/PNG)")
-    dot.add_argument("file", metavar="FILE")
+    dot.add_argument("file", metavar="FILE", nargs="?")
     dot.add_argument("-o", "--output", metavar="OUT")
     dot.add_argument("--format", choices=("dot", "svg", "png"), default="dot")
     dot.add_argument("--set", action="append", metavar="NAME=VALUE",
                      help="a param, or a hyperparameter's value: draws the chosen architecture")
     dot.add_argument("--sample", type=int, metavar="SEED",
                      help="draw the architecture of a random valid configuration")
+    dot.add_argument("--trial", nargs=2, metavar=("DIR", "ID"),
+                     help="draw trial ID of the search in DIR; with FILE, FILE with that "
+                          "trial's path highlighted")
     dot.set_defaults(run=cmd_dot)
+
+    report = sub.add_parser("report", help="a search's leaderboard, choices and Pareto front")
+    report.add_argument("dirs", nargs="+", metavar="DIR", help="an `archc search --dir`")
+    report.add_argument("--top", type=int, default=5, metavar="N",
+                        help="list the best N trials (default 5)")
+    report.add_argument("--size", choices=("bytes", "params"), default="bytes",
+                        help="the model size of the Pareto front and the plot (default bytes)")
+    report.add_argument("--plot", metavar="FILE.png",
+                        help="plot the objective against model size with the Pareto front")
+    report.add_argument("--json", action="store_true", help="print one JSON object")
+    report.set_defaults(run=cmd_report)
     return parser
 
 

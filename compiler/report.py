@@ -1,0 +1,775 @@
+"""A search's results directory -> its report: the leaderboard, the chosen micro-architectures
+of the top trials (the paper's Tables 3, 4, 13 and 16), the Pareto front of objective against
+model size and its plot (the paper's Fig. 18), and the drawing of one trial.
+
+Reads `DIR/results.json` as `archc search` writes it. Never imports TensorFlow or Keras; the
+plot imports matplotlib only when asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+from .diagnostics import ArchError, ArchErrors, did_you_mean
+
+INACTIVE = "-"
+SIZES = ("bytes", "params")
+
+
+class ReportError(ArchError):
+    """A results directory that cannot be read, or a trial that is not in it."""
+
+
+# ---------------------------------------------------------------- reading
+
+
+def load_results(directory: str | Path) -> dict:
+    """The parsed `DIR/results.json`.
+
+    Raises:
+        ReportError: DIR or its results.json is missing, unreadable or not a search's results.
+    """
+    path = Path(directory)
+    if not path.is_dir():
+        raise ReportError(f"no such results directory: {path}",
+                          hint="give the --dir of an `archc search` run")
+    results_file = path / "results.json"
+    if not results_file.is_file():
+        raise ReportError(f"{path} has no results.json",
+                          hint="`archc search --dir DIR` writes it after its first trial")
+    try:
+        results = json.loads(results_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ReportError(f"cannot read {results_file}: {exc}") from None
+    if not isinstance(results, dict) or not isinstance(results.get("trials"), list):
+        raise ReportError(f"{results_file} is not a search's results: it has no list of trials")
+    return results
+
+
+def objective(results: dict) -> tuple[str, str]:
+    """The objective's name and direction ('max' or 'min')."""
+    spec = results.get("objective") or {}
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    name = spec.get("name") or "score"
+    direction = spec.get("direction") or ("min" if "loss" in name else "max")
+    return name, direction
+
+
+def score(trial: dict, name: str) -> float | None:
+    """The trial's objective value: its score, else its metric of that name; None if neither
+    is a finite number."""
+    value = trial.get("score")
+    if value is None:
+        value = (trial.get("metrics") or {}).get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def ranked(results: dict) -> list[dict]:
+    """The trials that have a score, best first (ties: the smaller model, then the trial id)."""
+    name, direction = objective(results)
+    sign = -1.0 if direction == "max" else 1.0
+    scored = [t for t in results["trials"] if score(t, name) is not None]
+    return sorted(scored, key=lambda t: (sign * score(t, name), _size(t, "params") or 0,
+                                         str(t.get("trial_id"))))
+
+
+def find_trial(results: dict, trial_id: str) -> dict:
+    """The trial of that id (`7` finds `07`).
+
+    Raises:
+        ReportError: no such trial (with a did-you-mean hint).
+    """
+    ids = [str(t.get("trial_id")) for t in results["trials"]]
+    for tid, trial in zip(ids, results["trials"], strict=True):
+        if tid == trial_id or (tid.isdigit() and trial_id.isdigit() and int(tid) == int(trial_id)):
+            return trial
+    hint = did_you_mean(trial_id, ids) or (f"the trials are {_id_list(ids)}" if ids else
+                                           "the search has not recorded a trial yet")
+    raise ReportError(f"no trial '{trial_id}' in these results", hint=hint)
+
+
+def _id_list(ids: list[str]) -> str:
+    return ", ".join(ids) if len(ids) <= 12 else ", ".join(ids[:10]) + f", ... {ids[-1]}"
+
+
+def trial_choices(trial: dict) -> dict:
+    """The trial's active choices.
+
+    Raises:
+        ReportError: the trial recorded none.
+    """
+    choices = trial.get("choices")
+    if not isinstance(choices, dict):
+        status = trial.get("status") or "unknown status"
+        raise ReportError(f"trial {trial.get('trial_id')} ({status}) has no recorded choices",
+                          hint=trial.get("reason") or None)
+    return choices
+
+
+def _size(trial: dict, key: str) -> int | None:
+    value = trial.get(key)
+    return value if isinstance(value, (int, float)) and value > 0 else None
+
+
+# ---------------------------------------------------------------- the template
+
+
+def template_ref(results: dict, directory: str | Path) -> str:
+    """How to load the search's template: its recorded path where that still exists
+    (as given, or relative to DIR), else its name."""
+    path = results.get("template_path")
+    if path:
+        for candidate in (Path(path), Path(directory) / path):
+            if candidate.is_file():
+                return str(candidate)
+    if not results.get("template"):
+        raise ReportError(f"{Path(directory) / 'results.json'} names no template")
+    return str(results["template"])
+
+
+def load_template(results: dict, directory: str | Path, ref: str | None = None,
+                  params: dict | None = None):
+    """The template the search explored, with the params and inputs it recorded (if any)."""
+    from .cli import load_template as load
+
+    same = ref is None or Path(ref).stem == results.get("template")
+    recorded = (results.get("params") or {}) if same else {}
+    inputs = results.get("inputs") if same else None
+    inputs = {k: tuple(v) for k, v in inputs.items()} if isinstance(inputs, dict) else None
+    return load(ref or template_ref(results, directory), {**recorded, **(params or {})}, inputs)
+
+
+def _template_or_none(results: dict, directory: str | Path):
+    try:
+        return load_template(results, directory)
+    except (ArchError, ArchErrors):
+        return None
+
+
+def block_summary(template, choices: dict) -> dict:
+    """The blocks a configuration uses: how many of each innermost block whose number the
+    choices decide, and after which instance of another block each one that an `optional`
+    inserts sits, e.g. `{"blocks": {"fire": 4, "se": 2}, "at": {"se": ["fire1", "fire3"]}}`
+    (instances numbered from 1 in the order the network runs through them)."""
+    from .hyper import holds
+    from .resolve import active_values
+
+    chosen = active_values(template, choices)
+    clusters = template.clusters
+    leaves = _leaf_blocks(clusters)
+    varies = {clusters[c]["block"] for c in leaves if clusters[c]["condition"]}
+    counts: dict[str, int] = {}
+    at: dict[str, list[str]] = {}
+    host = None
+    for cid in _block_instances(template.graph, clusters, leaves, chosen, holds):
+        block = clusters[cid]["block"]
+        counts[block] = counts.get(block, 0) + 1
+        if not _inserted(clusters, cid):
+            host = f"{block}{counts[block]}"
+        elif host is not None:
+            at.setdefault(block, []).append(host)
+    return {"blocks": {b: n for b, n in counts.items() if b in varies},
+            "at": {b: hosts for b, hosts in at.items() if b in varies}}
+
+
+def _leaf_blocks(clusters: dict) -> set[str]:
+    blocks = {cid for cid, info in clusters.items() if info["kind"] == "block"}
+    inner = set()
+    for cid in blocks:
+        parent = clusters[cid]["parent"]
+        while parent is not None:
+            inner.add(parent)
+            parent = clusters[parent]["parent"]
+    return blocks - inner
+
+
+def _block_instances(g, clusters: dict, leaves: set, chosen: dict, holds) -> list[str]:
+    """The live leaf block clusters in the order the network runs through them."""
+    import networkx as nx
+
+    live = g.subgraph(n for n, d in g.nodes(data=True) if holds(d["condition"], chosen))
+    index = {n: i for i, n in enumerate(g.nodes)}
+    seen: list[str] = []
+    for node in nx.lexicographical_topological_sort(live, key=index.get):
+        cid = _nearest_block(clusters, g.nodes[node].get("cluster"))
+        if cid in leaves and cid not in seen and holds(clusters[cid]["condition"], chosen):
+            seen.append(cid)
+    return seen
+
+
+def _nearest_block(clusters: dict, cid: str | None) -> str | None:
+    while cid is not None and clusters[cid]["kind"] != "block":
+        cid = clusters[cid]["parent"]
+    return cid
+
+
+def _inserted(clusters: dict, cid: str) -> bool:
+    """Whether the block sits inside an `optional` within its enclosing block."""
+    parent = clusters[cid]["parent"]
+    while parent is not None and clusters[parent]["kind"] != "block":
+        if clusters[parent]["kind"] == "optional":
+            return True
+        parent = clusters[parent]["parent"]
+    return False
+
+
+# ---------------------------------------------------------------- the report
+
+
+def pareto(trials: list[dict], name: str, direction: str, size: str) -> list[dict]:
+    """The trials no other trial beats on both the objective and the model size, smallest
+    first. A trial without a score or a size is not on it."""
+    sign = -1.0 if direction == "max" else 1.0
+    points = [t for t in trials if score(t, name) is not None and _size(t, size)]
+    points.sort(key=lambda t: (_size(t, size), sign * score(t, name), str(t.get("trial_id"))))
+    front, best = [], math.inf
+    for t in points:
+        if sign * score(t, name) < best:
+            front.append(t)
+            best = sign * score(t, name)
+    return front
+
+
+def build_report(directory: str | Path, top: int = 5, size: str = "bytes") -> dict:
+    """The report of one results directory, as `archc report --json` prints it.
+
+    Args:
+        directory: the search's `--dir`.
+        top: how many of the best trials to list.
+        size: the model size the Pareto front minimises, 'bytes' or 'params'.
+    Returns:
+        `{"objective", "leaderboard", "pareto", "choices", ...}`.
+    Raises:
+        ReportError: the directory holds no readable results.
+    """
+    results = load_results(directory)
+    name, direction = objective(results)
+    best = ranked(results)
+    leaders = best[:top]
+    template = _template_or_none(results, directory)
+    report = {
+        "dir": str(directory), "template": results.get("template"), "data": results.get("data"),
+        "tuner": results.get("tuner"), "seed": results.get("seed"),
+        "objective": {"name": name, "direction": direction}, "size": size,
+        "counts": _counts(results["trials"]),
+        "leaderboard": [_entry(i, t, name) for i, t in enumerate(leaders, 1)],
+        "pareto": [str(t["trial_id"]) for t in pareto(best, name, direction, size)],
+        "choices": {str(t["trial_id"]): t.get("choices") or {} for t in leaders},
+        "order": _hp_order(results, template, leaders),
+        "failed": [{"trial_id": str(t.get("trial_id")), "status": t.get("status"),
+                    "reason": t.get("reason")} for t in results["trials"]
+                   if t.get("status") in ("FAILED", "INVALID")],
+        "points": [{"trial_id": str(t["trial_id"]), "score": score(t, name),
+                    "params": _size(t, "params"), "bytes": _size(t, "bytes")} for t in best],
+    }
+    if template is not None:
+        report["defaults"] = _defaults(template)
+        report["blocks"] = {tid: _blocks_or_none(template, c)
+                            for tid, c in report["choices"].items()}
+        report["default_blocks"] = _blocks_or_none(template, report["defaults"])
+    return report
+
+
+def _counts(trials: list[dict]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for t in trials:
+        status = str(t.get("status") or "UNKNOWN")
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def _entry(rank: int, trial: dict, name: str) -> dict:
+    keys = ("status", "params", "bytes", "flops", "epochs", "seconds", "metrics", "model")
+    return {"rank": rank, "trial_id": str(trial["trial_id"]), "score": score(trial, name),
+            **{k: trial.get(k) for k in keys}}
+
+
+def _hp_order(results: dict, template, trials: list[dict]) -> list[str]:
+    """Hyperparameter names in the template's order (else results.json's), then any others."""
+    names = [h.name for h in template.hyperparameters] if template is not None else []
+    names += list(results.get("defaults") or {})
+    for t in trials:
+        names += list(t.get("choices") or {})
+    return list(dict.fromkeys(names))
+
+
+def _defaults(template) -> dict:
+    from .resolve import active_values
+
+    return active_values(template)
+
+
+def _blocks_or_none(template, choices: dict) -> dict | None:
+    try:
+        return block_summary(template, choices)
+    except (ArchError, ArchErrors, KeyError):
+        return None
+
+
+# ---------------------------------------------------------------- text
+
+
+def format_report(report: dict) -> str:
+    """The report as text: a header, the leaderboard, the table of choices, the front."""
+    parts = [_header(report), _leaderboard(report)]
+    if report["leaderboard"]:
+        parts += [_choice_table(report), _front_line(report)]
+    if report["failed"]:
+        parts.append(_failures(report["failed"]))
+    return "\n\n".join(parts)
+
+
+def _header(r: dict) -> str:
+    obj = r["objective"]
+    tuner = f"{r['tuner']} search" if r.get("tuner") else "search"
+    seed = f" (seed {r['seed']})" if r.get("seed") is not None else ""
+    data = f" on {r['data']}" if r.get("data") else ""
+    counts = ", ".join(f"{n} {s.lower()}" for s, n in r["counts"].items()) or "no trials"
+    return (f"{r['dir']}: {r.get('template') or 'template ?'}{data}, {tuner}{seed}\n"
+            f"objective {obj['name']} ({obj['direction']}); trials: {counts}")
+
+
+def _leaderboard(r: dict) -> str:
+    name = r["objective"]["name"]
+    if not r["leaderboard"]:
+        return "leaderboard: no trial has a score yet"
+    head = ["rank", "trial", name, "params", "bytes", "epochs", "seconds"]
+    rows = [[str(e["rank"]), e["trial_id"], _num(e["score"]), _int(e["params"]),
+             _int(e["bytes"]), _int(e["epochs"]), _secs(e["seconds"])] for e in r["leaderboard"]]
+    title = f"leaderboard: the top {len(rows)} of {len(r['points'])} scored trials by {name}"
+    return title + "\n" + _table([head, *rows], right=range(2, 7))
+
+
+def _choice_table(r: dict) -> str:
+    leaders = r["leaderboard"]
+    ids = [e["trial_id"] for e in leaders]
+    columns = [r["choices"][tid] for tid in ids]
+    defaults = r.get("defaults")
+    head = ["", *[f"r{e['rank']}" for e in leaders]] + (["default"] if defaults else [])
+    rows = [head, ["trial", *ids] + ([""] if defaults else []),
+            [r["objective"]["name"], *[_num(e["score"]) for e in leaders]]
+            + ([""] if defaults else [])]
+    rows += _block_rows(r, ids, defaults is not None)
+    hidden = 0
+    for label, name in _labelled(r["order"]):
+        if name is None:
+            rows.append([label] + [""] * (len(head) - 1))
+            continue
+        cells = [_show(c.get(name, None)) for c in columns]
+        if all(c == INACTIVE for c in cells):
+            hidden += 1
+            continue
+        rows.append([label, *cells] + ([_show(defaults.get(name))] if defaults else []))
+    rows = _drop_empty_headers(rows, 3)
+    note = f"; {hidden} hyperparameters inactive in all of them left out" if hidden else ""
+    return (f"the choices of the top {len(ids)} ({INACTIVE} = inactive{note})\n"
+            + _table(rows))
+
+
+def _block_rows(r: dict, ids: list[str], with_default: bool) -> list[list[str]]:
+    """Rows of derived facts: `fire blocks 4`, `se at fire1,fire3`."""
+    blocks = r.get("blocks") or {}
+    summaries = [blocks.get(tid) for tid in ids]
+    if with_default:
+        summaries.append(r.get("default_blocks"))
+    if not any(summaries):
+        return []
+    summaries = [s or {"blocks": {}, "at": {}} for s in summaries]
+    names = list(dict.fromkeys(b for s in summaries for b in s["blocks"]))
+    inserted = list(dict.fromkeys(b for s in summaries for b in s["at"]))
+    rows = [[f"{b} blocks", *[str(s["blocks"].get(b, 0)) for s in summaries]] for b in names]
+    rows += [[f"{b} at", *[_compact(s["at"].get(b, [])) for s in summaries]] for b in inserted]
+    return rows
+
+
+def _compact(places: list[str]) -> str:
+    """`fire1,fire2,fire3,fire5` -> `fire1-3,5` (a block's instances, numbered runs joined).
+
+    >>> _compact(["fire1", "fire2", "fire3", "fire5", "se1"])
+    'fire1-3,5 se1'
+    """
+    import re
+
+    by_block: dict[str, list[int]] = {}
+    for place in places:
+        block, number = re.fullmatch(r"(.*?)(\d+)", place).groups()
+        by_block.setdefault(block, []).append(int(number))
+    return " ".join(block + ",".join(_runs(numbers)) for block, numbers in by_block.items()) \
+        or INACTIVE
+
+
+def _runs(numbers: list[int]) -> list[str]:
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    return [f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in runs]
+
+
+def _labelled(order: list[str]):
+    """(label, hp name) per row, nested under the hyperparameter whose name prefixes it, one
+    header row (name None) per sub-path, e.g. `group1`, `  rep0`, `    first/use_se`."""
+    names = set(order)
+    indent: dict[str, int] = {}
+    headers: set[str] = set()
+    for name in order:
+        parent = _parent_hp(name, names)
+        if parent is None:
+            indent[name] = 0
+            yield name, name
+            continue
+        depth = indent[parent] + 2
+        head, _, tail = name[len(parent) + 1:].partition("/")
+        if tail:
+            if (parent, head) not in headers:
+                headers.add((parent, head))
+                yield " " * depth + head, None
+            depth += 2
+        indent[name] = depth
+        yield " " * depth + (tail or head), name
+
+
+def _parent_hp(name: str, names: set[str]) -> str | None:
+    parts = name.split("/")
+    for i in range(len(parts) - 1, 0, -1):
+        prefix = "/".join(parts[:i])
+        if prefix in names:
+            return prefix
+    return None
+
+
+def _drop_empty_headers(rows: list[list[str]], start: int) -> list[list[str]]:
+    """Header rows (no cells) that head no deeper row are dropped."""
+    out = rows[:start]
+    for i, row in enumerate(rows[start:], start):
+        nxt = rows[i + 1] if i + 1 < len(rows) else None
+        if any(row[1:]) or (nxt is not None and _depth(nxt[0]) > _depth(row[0])):
+            out.append(row)
+    return out
+
+
+def _depth(label: str) -> int:
+    return len(label) - len(label.lstrip(" "))
+
+
+def _front_line(r: dict) -> str:
+    obj = r["objective"]
+    better = "max" if obj["direction"] == "max" else "min"
+    by_id = {p["trial_id"]: p for p in r["points"]}
+    items = [f"{tid} ({_num(by_id[tid]['score'])}, {_int(by_id[tid][r['size']])} {r['size']})"
+             for tid in r["pareto"]]
+    return (f"Pareto front ({better} {obj['name']}, min {r['size']}), smallest first:\n  "
+            + ("\n  ".join(items) if items else "no trial has both a score and a size"))
+
+
+def _failures(failed: list[dict]) -> str:
+    lines = [f"  {f['trial_id']}  {f['status']}"
+             + (f": {_one_line(f['reason'])}" if f.get("reason") else "") for f in failed]
+    return "trials without a result:\n" + "\n".join(lines)
+
+
+def _one_line(text: str, width: int = 100) -> str:
+    line = " ".join(str(text).split())
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def _table(rows: list[list[str]], right=()) -> str:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    right = set(right)
+    lines = []
+    for row in rows:
+        cells = [c.rjust(w) if i in right else c.ljust(w)
+                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _show(value) -> str:
+    if value is None:
+        return INACTIVE
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value) if len(repr(value)) <= 8 else f"{value:.6g}"
+    return str(value)
+
+
+def _num(value) -> str:
+    return INACTIVE if value is None else f"{value:.4f}"
+
+
+def _int(value) -> str:
+    return INACTIVE if not isinstance(value, (int, float)) else f"{int(value):,}"
+
+
+def _secs(value) -> str:
+    return INACTIVE if not isinstance(value, (int, float)) else f"{value:.1f}"
+
+
+def to_json(reports: list[dict]) -> dict:
+    """What `--json` prints: the one report's object; for several directories, their objects
+    and the Pareto front over all of them."""
+    def public(r):
+        return {k: v for k, v in r.items() if k not in ("order", "points")}
+
+    if len(reports) == 1:
+        return public(reports[0])
+    return {"runs": [public(r) for r in reports],
+            "pareto": [{"dir": r["dir"], "trial_id": p["trial_id"]}
+                       for r, p in joint_front(reports)]}
+
+
+def joint_front(reports: list[dict]) -> list[tuple[dict, dict]]:
+    """The Pareto front over several runs' trials (one objective, the first run's)."""
+    obj = reports[0]["objective"]
+    size = reports[0]["size"]
+    tagged = [dict(p, _run=i) for i, r in enumerate(reports) for p in r["points"]]
+    front = pareto(tagged, obj["name"], obj["direction"], size)
+    return [(reports[p["_run"]], p) for p in front]
+
+
+# ---------------------------------------------------------------- the plot
+
+
+def plot(reports: list[dict], path: str | Path) -> None:
+    """The objective against model size (log scale) of every scored trial, one series per
+    results directory, with the Pareto front drawn and labelled (the paper's Fig. 18).
+
+    Raises:
+        ReportError: matplotlib is missing, or cannot write that file type.
+    """
+    try:
+        from matplotlib.backend_bases import FigureCanvasBase
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ReportError("--plot needs matplotlib", hint="pip install matplotlib") from None
+    _check_type(Path(path), FigureCanvasBase.get_supported_filetypes())
+    fig = Figure(figsize=(8, 5.2), layout="constrained")
+    ax = fig.subplots()
+    size, obj = reports[0]["size"], reports[0]["objective"]
+    several = len(reports) > 1
+    for i, (r, label) in enumerate(zip(reports, _run_labels(reports), strict=True)):
+        _scatter(ax, r, size, i, label if several else "trials")
+    labels = _draw_front(ax, reports, size, several)
+    ax.set_xscale("log")
+    ax.margins(x=0.08, y=0.12)
+    _size_ticks(ax, "B" if size == "bytes" else "")
+    ax.set_xlabel(f"model size ({'bytes' if size == 'bytes' else 'parameters'}, log scale)")
+    ax.set_ylabel(f"{obj['name']} ({'higher' if obj['direction'] == 'max' else 'lower'} "
+                  "is better)")
+    ax.set_title(_plot_title(reports), fontsize=11)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    _fit_labels(ax, labels, obj["direction"] == "max")
+    _save(fig, Path(path))
+
+
+MARKERS = "osD^vP*X"
+
+
+def _size_ticks(ax, unit: str) -> None:
+    """Sizes as `200 kB`, `1 MB`; in a range under two decades the 2s and 5s named too."""
+    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
+
+    ax.xaxis.set_major_formatter(EngFormatter(unit=unit))
+    low, high = ax.get_xlim()
+    if high / low < 100:
+        subs = (2.0, 3.0, 5.0, 7.0) if high / low < 10 else (2.0, 5.0)
+        ax.xaxis.set_minor_locator(LogLocator(subs=subs))
+        ax.xaxis.set_minor_formatter(EngFormatter(unit=unit))
+    else:
+        ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _scatter(ax, r: dict, size: str, i: int, label: str) -> None:
+    points = [p for p in r["points"] if p[size]]
+    ax.scatter([p[size] for p in points], [p["score"] for p in points], s=28,
+               marker=MARKERS[i % len(MARKERS)], color=f"C{i}", alpha=0.55,
+               label=f"{label} ({len(points)})", zorder=2)
+
+
+def _draw_front(ax, reports: list[dict], size: str, several: bool) -> list:
+    """The front as a staircase, its trials ringed; returns their labels."""
+    front = joint_front(reports)
+    if not front:
+        return []
+    up = reports[0]["objective"]["direction"] == "max"
+    xs = [p[size] for _, p in front]
+    ys = [p["score"] for _, p in front]
+    ax.plot(xs, ys, drawstyle="steps-post", color="crimson", lw=1.4, marker="o", ms=10,
+            mfc="none", mew=1.6, zorder=4, label=f"Pareto front ({len(front)})")
+    texts = []
+    for r, p in front:
+        name = p["trial_id"] if several else f"trial {p['trial_id']}"
+        # Left of a point on the front and better, no trial lies: the label hides nothing.
+        texts.append(ax.annotate(f"{name}: {p['score']:.3f}", (p[size], p["score"]),
+                                 xytext=(-6, 6 if up else -6), textcoords="offset points",
+                                 ha="right", va="bottom" if up else "top", fontsize=8, zorder=5,
+                                 color=f"C{reports.index(r)}" if several else "crimson",
+                                 bbox={"boxstyle": "round,pad=0.15", "fc": "white",
+                                       "ec": "none", "alpha": 0.8}))
+    return texts
+
+
+def _fit_labels(ax, texts: list, up: bool) -> None:
+    """Move labels that overlap an earlier one past it (up, or down when lower is better),
+    and widen the axes (left; top or bottom) until every label is inside them."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not texts:
+        return
+    canvas = FigureCanvasAgg(ax.figure)
+    for _ in range(4):
+        canvas.draw()  # lays the figure out, so that the boxes are where they will be saved
+        renderer = canvas.get_renderer()
+        boxes = _unstack(texts, renderer, ax.figure.dpi, up)
+        frame = ax.get_window_extent(renderer)
+        left = frame.x0 - min(b.x0 for b in boxes)
+        beyond = (max(b.y1 for b in boxes) - frame.y1 if up
+                  else frame.y0 - min(b.y0 for b in boxes))
+        if left <= 0 and beyond <= 0:
+            return
+        _widen(ax, frame, left, beyond, up)
+
+
+def _unstack(texts: list, renderer, dpi: float, up: bool) -> list:
+    boxes = []
+    for text in texts:
+        text.xyann = (-6, 6 if up else -6)
+        box = text.get_window_extent(renderer)
+        for other in boxes:
+            if box.overlaps(other):
+                pixels = other.y1 - box.y0 + 2 if up else other.y0 - box.y1 - 2
+                text.xyann = (text.xyann[0], text.xyann[1] + pixels * 72 / dpi)
+                box = text.get_window_extent(renderer)
+        boxes.append(box)
+    return boxes
+
+
+def _widen(ax, frame, left_px: float, beyond_px: float, up: bool) -> None:
+    """Stretch the log x axis to the left, and the y axis up or down, by that many pixels
+    (and a little more: stretching shrinks the scale)."""
+    if left_px > 0:
+        low, high = ax.get_xlim()
+        decades = math.log10(high / low)
+        ax.set_xlim(low / 10 ** (1.3 * (left_px + 6) * decades / frame.width), high)
+    if beyond_px > 0:
+        low, high = ax.get_ylim()
+        extra = 1.3 * (beyond_px + 6) * (high - low) / frame.height
+        ax.set_ylim(low, high + extra) if up else ax.set_ylim(low - extra, high)
+
+
+def _run_labels(reports: list[dict]) -> list[str]:
+    """Per run, what tells it from the others: tuner, template, data, else the directory."""
+    keys = [k for k in ("tuner", "template", "data")
+            if len({str(r.get(k)) for r in reports}) > 1]
+    labels = [" ".join(str(r.get(k)) for k in keys) for r in reports]
+    if len(set(labels)) < len(labels):
+        labels = [str(r["dir"]) for r in reports]
+    return labels
+
+
+def _plot_title(reports: list[dict]) -> str:
+    r = reports[0]
+    if len(reports) > 1:
+        return f"{r['objective']['name']} against model size: {len(reports)} searches"
+    data = f" on {r['data']}" if r.get("data") else ""
+    tuner = f", {r['tuner']} search" if r.get("tuner") else ""
+    return f"{r.get('template') or Path(r['dir']).name}{data}{tuner}: {len(r['points'])} trials"
+
+
+def _check_type(path: Path, formats: dict) -> None:
+    if path.suffix.lstrip(".").lower() not in formats:
+        raise ReportError(f"--plot cannot write '{path.suffix or path.name}' files",
+                          hint="give a file ending in .png, .svg or .pdf")
+
+
+def _save(fig, path: Path) -> None:
+    try:
+        fig.savefig(path, dpi=150)
+    except OSError as exc:
+        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+# ---------------------------------------------------------------- one trial drawn
+
+
+def trial_dot(directory: str | Path, trial_id: str, template: str | None = None,
+              settings: dict | None = None) -> str:
+    """DOT text of one trial: its architecture (`architecture_to_dot`), or, when `template`
+    is given, that template with the trial's path highlighted (`template_highlight_dot`).
+
+    Args:
+        directory: the search's results directory.
+        trial_id: the trial's id as results.json has it (`7` finds `07`).
+        template: a template path or name to highlight the trial's path on.
+        settings: values for the template's params (`--set`), e.g. `{"classes": 3}`.
+    Raises:
+        ReportError: no results, no such trial, a trial without choices, or a setting that
+            is a hyperparameter (the trial fixes those).
+        ArchError: the template cannot be loaded or does not take the trial's choices.
+    """
+    from .dot import architecture_to_dot, template_highlight_dot
+
+    results = load_results(directory)
+    trial = find_trial(results, trial_id)
+    choices = trial_choices(trial)
+    params = _params_only(template or template_ref(results, directory), settings or {})
+    loaded = load_template(results, directory, template, params)
+    title = _trial_title(results, directory, trial)
+    if template is not None:
+        _warn_other_template(loaded, results)
+        from .resolve import active_values
+
+        return _retitle(template_highlight_dot(loaded, active_values(loaded, choices)), title)
+    arch = loaded.resolve(choices)
+    _warn_other_size(arch, trial)
+    return _retitle(architecture_to_dot(arch), title)
+
+
+def _params_only(ref: str, settings: dict) -> dict:
+    from .cli import split_settings
+
+    if not settings:
+        return {}
+    params, hp_values = split_settings(ref, settings)
+    if hp_values:
+        raise ReportError(f"--set {next(iter(hp_values))}=...: the trial fixes its "
+                          "hyperparameters", hint="with --trial, --set gives template params only")
+    return params
+
+
+def _trial_title(results: dict, directory, trial: dict) -> str:
+    name = objective(results)[0]
+    value = score(trial, name)
+    shown = f": {name} {value:.4f}" if value is not None else f" ({trial.get('status')})"
+    return f"trial {trial['trial_id']} of {directory}{shown}"
+
+
+def _retitle(text: str, line: str) -> str:
+    """Put `line` first in the drawing's title."""
+    from .dot import quote
+
+    return text.replace('\n  label="', '\n  label="' + quote(line)[1:-1] + "\\l", 1)
+
+
+def _warn_other_template(template, results: dict) -> None:
+    if results.get("template") and template.name != results["template"]:
+        print(f"warning: the trial comes from a search of {results['template']}; drawing its "
+              f"choices on {template.name}", file=sys.stderr)
+
+
+def _warn_other_size(arch, trial: dict) -> None:
+    drawn, recorded = arch.cost()["params"], trial.get("params")
+    if isinstance(recorded, int) and recorded != drawn:
+        print(f"warning: this drawing has {drawn:,} parameters, the trial had {recorded:,}: "
+              "the search set params or input shapes that results.json does not record; "
+              "give them with --set", file=sys.stderr)
