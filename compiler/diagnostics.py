@@ -154,7 +154,7 @@ def _source_line(pos: SourcePos, sources: dict[str, str] | None) -> str | None:
             text = Path(pos.file).read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError, ValueError):
             return None
-    lines = text.splitlines()
+    lines = text.split("\n")  # as the lexer counts lines: "\v" or "\f" do not end one
     if 1 <= pos.line <= len(lines):
-        return lines[pos.line - 1].rstrip("\n")
+        return lines[pos.line - 1].rstrip("\r")
     return None

@@ -166,7 +166,7 @@ class Expander(StructureExpansion, ExpressionEvaluation):
         decls = self.module.declarations
         if not decls:
             raise StructureError("empty file: expected a template or blocks",
-                                 SourcePos(self.module.path, 1, 1),
+                                 SourcePos(self.module.path, 0, 0),
                                  "a template starts with: template NAME")
         self._declare_globals(decls)
         graphs = [d for d in decls if isinstance(d, ast.GraphDecl)]
@@ -662,6 +662,7 @@ class Expander(StructureExpansion, ExpressionEvaluation):
         for block in own:
             probe = Expander(self.loaded, {})
             probe.shallow = True
+            probe.globals = self.globals
             probe.g.add_node("in", kind="input", op="input", label="in", condition=(),
                              cluster=None, pos=block.pos, args={})
             names = {p.name: Sym("param", (p.name,)) for p in block.params}
@@ -673,7 +674,6 @@ class Expander(StructureExpansion, ExpressionEvaluation):
                                                symbols=True)
             scope = Scope(hp_path=(block.name,), node_path=(block.name,),
                           block_stack=(block.name,), depth=1)
-            probe.globals = self.globals
             probe.body(block.body, Env(names, probe._file_globals(block), Tensor("in")), scope)
             for err in probe.errors:
                 self.error(err)

@@ -122,8 +122,9 @@ def _check_numbers(source: str, filename: str) -> None:
     blanked = _STRING_OR_COMMENT.sub(lambda m: " " * len(m.group()), source)
     for lineno, line in enumerate(blanked.splitlines(), 1):
         for m in _NUMBERISH.finditer(line):
-            parts = m.group().split("..")
-            if all(_VALID_NUMBER.fullmatch(p) for p in parts if p) and parts[0]:
+            parts = m.group().split("..")  # a range: 1..8, 2..depth
+            numbers = [p for p in parts if p[:1].isdigit()]
+            if parts[0] and all(_VALID_NUMBER.fullmatch(p) for p in numbers):
                 continue
             text = m.group()
             raise SyntaxError_(f"expected a number, found '{text}'",
@@ -340,6 +341,8 @@ class ToAst(Transformer):
         expr, label = c
         if label is None:
             return expr
+        if isinstance(expr, ast.Name):  # `relu6 as act`: a call without arguments
+            expr = ast.Call(expr.id, (), (), None, expr.pos)
         if not isinstance(expr, ast.Call):
             raise SyntaxError_(f"expected a call before 'as {label}', found an expression",
                                self._pos(meta), "only an op or block call can be labelled")

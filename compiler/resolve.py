@@ -252,12 +252,13 @@ class _Evaluator:
         if op == "merge":
             op = {"concat": "concat", "add": "add", "multiply": "multiply"}[args.pop("op")]
         spec = ops.lookup(op)
-        problems = [f"{k}: {m}" for k, v in args.items()
+        problems = [m for k, v in args.items()
                     if (arg := spec.arg(k)) is not None and (m := ops.check_value(arg, v))]
         if problems:
             raise ShapeMismatch(f"{op} '{node}': {problems[0]}", data.get("pos"))
         sources = [self.alias(u) for u in self.inputs(node)]
         in_shapes = [self.shape[s] for s in sources]
+        self._check_tied(node, data, args, in_shapes)
         try:
             result = shapes.infer(spec, ops.effective_args(spec, args), in_shapes)
         except shapes.ShapeFault as fault:
@@ -265,6 +266,24 @@ class _Evaluator:
         self.shape[node] = result.shape
         self.done[node] = {"op": op, "args": args, "inputs": sources, "params": result.params,
                            "flops": result.flops}
+
+    def _check_tied(self, node: str, data: dict, args: dict, in_shapes: list) -> None:
+        """A replica of a `shared` repeat calls the first repetition's layer again: it must be
+        the same layer (same arguments) on inputs of the same shapes."""
+        first = data.get("shares")
+        if first is None or first not in self.done:
+            return
+        done = self.done[first]
+        first_shapes = [self.shape[s] for s in done["inputs"]]
+        if done["args"] != args:
+            raise ShapeMismatch(f"'{node}' repeats '{first}' with tied weights but other "
+                                f"arguments: {args} instead of {done['args']}", data.get("pos"),
+                                "a shared repeat's body must not depend on the repetition index")
+        if first_shapes != in_shapes:
+            raise ShapeMismatch(f"'{node}' repeats '{first}' with tied weights on inputs of "
+                                f"shape {', '.join(map(_fmt, in_shapes))} instead of "
+                                f"{', '.join(map(_fmt, first_shapes))}", data.get("pos"),
+                                "a shared repeat's body must keep the shape of its input")
 
     def _mismatch(self, node, data, sources, message) -> ShapeMismatch:
         parts = [f"'{s}' {_fmt(self.shape[s])} ({self._line(s)})" for s in sources]

@@ -69,8 +69,8 @@ class Generated:
         path.write_text(self.source, encoding="utf-8")
         return path
 
-    def __str__(self) -> str:  # shown by hypothesis when an example fails
-        parts = [f"--- {self.name}.arch\n{self.source}"]
+    def __repr__(self) -> str:  # shown by hypothesis when an example fails: the files
+        parts = [f"\n--- {self.name}.arch\n{self.source}"]
         parts += [f"--- {rel}\n{text}" for rel, text in self.files.items()]
         return "\n".join(parts)
 

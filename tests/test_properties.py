@@ -2,7 +2,7 @@
 
 1. Random well-formed templates (`strategies.templates`) build and check: `build_graph`
    succeeds, `count_configurations` is a positive int (no larger than the product of the
-   domains; equal to the brute-force enumeration on small spaces), `archc check` exits 0.
+   domains; equal to the brute-force enumeration on small spaces).
 2. Mutation robustness: bundled templates and generated ones, damaged at random
    (`strategies.mutations`), go through `archc check` in-process: exit 0 or 1 (never 70,
    never an exception, never a hang), and every diagnostic is `PATH:LINE:COL: error: ...`
@@ -10,7 +10,8 @@
    `error: ...` alone for a file-level problem).
 
 Each example has a deadline (hypothesis) and a hard alarm (a hang fails, it does not stall
-the suite). The whole file runs in well under a minute on two cores.
+the suite). The whole file runs in well under a minute on two cores when nothing fails;
+shrinking a failure is capped at SHRINK_SECONDS a test.
 """
 
 from __future__ import annotations
@@ -49,6 +50,23 @@ MUTATED = settings(max_examples=15, deadline=2000, print_blob=True,
                    suppress_health_check=[HealthCheck.too_slow])
 MUTATED_GENERATED = settings(MUTATED, max_examples=40, suppress_health_check=[
     HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+SHRINK_SECONDS = 15  # hypothesis's own cap is 300 s a test: too long for this suite
+
+
+@pytest.fixture(autouse=True)
+def _short_shrinking(monkeypatch):
+    """Cap the time hypothesis spends shrinking a failure of these tests (a generated
+    template costs ~0.1 s a run), so that a failing run stays a few minutes at most. The cap
+    is a module global of hypothesis's engine, read when shrinking starts; if a release
+    renames it, shrinking just takes its default time."""
+    try:
+        from hypothesis.internal.conjecture import engine
+    except ImportError:  # pragma: no cover
+        return
+    if hasattr(engine, "MAX_SHRINKING_SECONDS"):
+        monkeypatch.setattr(engine, "MAX_SHRINKING_SECONDS", SHRINK_SECONDS)
 
 
 class Hang(BaseException):
@@ -210,9 +228,6 @@ def test_generated_templates_check(generated: Generated):
         if bound <= ENUMERATE_UP_TO:
             assert count == sum(1 for _ in enumerate_configurations(template))
 
-        rc, out, err = run_check(path)
-        assert rc == 0, err
-        assert ": ok" in out
 
 
 # ---------------------------------------------------------------- 2. mutations
