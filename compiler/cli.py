@@ -277,6 +277,9 @@ def save_model(model, path: str) -> tuple[str, int]:
 
 
 def cmd_search(args) -> int:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
     from .search import Settings, search
 
     if args.trials < 1 or args.epochs < 1 or args.keep < 0 or args.patience < 0:

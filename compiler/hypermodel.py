@@ -21,16 +21,20 @@ class ArchHyperModel(kt.HyperModel):
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
         declare_space(self.template, hp)
 
+    def values(self, hp: kt.HyperParameters) -> dict:
+        """The template's values among hp's (tuners add their own, e.g. Hyperband's
+        `tuner/epochs`)."""
+        names = {h.name for h in self.template.hyperparameters}
+        return from_kt(self.template, {k: v for k, v in hp.values.items() if k in names})
+
     def build(self, hp: kt.HyperParameters):
         declare_space(self.template, hp)
-        values = from_kt(self.template, hp.values)
-        return lower(resolve(self.template, values))
+        return lower(resolve(self.template, self.values(hp)))
 
     def fit(self, hp, model, *args, **kwargs):
         batch_size = self.template.train.get("batch_size")
         if batch_size is not None and "batch_size" not in kwargs and _arrays(args, kwargs):
-            values = from_kt(self.template, hp.values)
-            kwargs["batch_size"] = resolve_setting(self.template, "batch_size", values)
+            kwargs["batch_size"] = resolve_setting(self.template, "batch_size", self.values(hp))
         return model.fit(*args, **kwargs)
 
 

@@ -9,6 +9,7 @@ compare configurations, as Keras Tuner's own duplicate check (`Oracle._duplicate
 from __future__ import annotations
 
 import random
+import warnings
 
 import keras_tuner as kt
 from keras_tuner.src.engine import hyperparameters as hp_module
@@ -51,7 +52,7 @@ class EvolutionOracle(kt.Oracle):
         population = self.population()
         if len(population) < self.population_size:
             return _response(self._random_values())
-        rng = random.Random(f"{self.seed}/{trial_id}")
+        rng = random.Random(f"{self.seed}/{int(trial_id)}")  # ids are padded to max_trials
         parent = self._best(rng.sample(population, self.sample_size))
         for _ in range(self._max_collisions):
             child = self.mutate(parent.hyperparameters.values, rng)
@@ -70,22 +71,23 @@ class EvolutionOracle(kt.Oracle):
         return max(trials, key=lambda t: sign * t.score)
 
     def mutate(self, values: dict, rng: random.Random) -> dict | None:
-        """`values` with one active, non-fixed hyperparameter changed, and the conditional
+        """`values` with one active hyperparameter changed, and the conditional
         hyperparameters that the change activates drawn at random (None: nothing to mutate)."""
         hps = self.get_space()
         hps.values = {k: v for k, v in values.items() if not k.startswith("tuner/")}
-        mutable = [hp for hp in hps.space if hps.is_active(hp) and _alternatives(hp)]
-        if not mutable:
-            return None
-        hp = rng.choice(mutable)
-        hps.values[hp.name] = rng.choice(_alternatives(hp, hps.values.get(hp.name)))
-        return self._complete(hps, rng)
+        active = [hp for hp in hps.space if hps.is_active(hp)]
+        for hp in rng.sample(active, len(active)):
+            value = _other_value(hp, hps.values.get(hp.name), rng)
+            if value is not None:
+                hps.values[hp.name] = value
+                return self._complete(hps, rng)
+        return None
 
     def _complete(self, hps, rng: random.Random) -> dict:
         """Keep the active values (parents come before children in `hps.space`), draw the
         newly active ones, drop the inactive ones."""
         for hp in hps.space:
-            if not hps.is_active(hp):
+            if not hps.is_active(hp.name):  # by name: a shared hp may be declared twice
                 hps.values.pop(hp.name, None)
             elif hp.name not in hps.values:
                 hps.values[hp.name] = hp.random_sample(rng.randrange(2**31))
@@ -102,15 +104,18 @@ class EvolutionOracle(kt.Oracle):
         self.sample_size = state["sample_size"]
 
 
-def _alternatives(hp, current=None) -> list:
-    """Values `hp` can take other than `current` (a sample of 10 for a continuous float)."""
+def _other_value(hp, current, rng: random.Random):
+    """A value of `hp` other than `current`, or None if it has no other."""
     if isinstance(hp, hp_module.Fixed):
-        return []
-    if isinstance(hp, hp_module.Float) and not hp.step:
-        values = [hp.prob_to_value((k + 0.5) / 10) for k in range(10)]
-    else:
-        values = list(hp.values)
-    return [v for v in values if v != current]
+        return None
+    if isinstance(hp, hp_module.Choice | hp_module.Boolean):
+        others = [v for v in hp.values if v != current]
+        return rng.choice(others) if others else None
+    for _ in range(20):  # Int, Float: a fresh draw, on the hp's own sampling scale
+        value = hp.random_sample(rng.randrange(2**31))
+        if value != current:
+            return value
+    return None
 
 
 def _response(values: dict | None) -> dict:
@@ -126,7 +131,11 @@ class BayesianOracle(kt.oracles.BayesianOptimizationOracle):
     is trained twice."""
 
     def populate_space(self, trial_id):
-        response = super().populate_space(trial_id)
+        from sklearn.exceptions import ConvergenceWarning  # Keras Tuner needs sklearn here
+
+        with warnings.catch_warnings():  # the Gaussian process's length-scale bounds
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            response = super().populate_space(trial_id)
         if response["status"] == RUNNING and self._duplicate(response["values"]):
             return _response(self._random_values())
         return response

@@ -1,0 +1,335 @@
+"""`archc search`: template + data -> Keras Tuner search -> results directory.
+
+Fast: a tiny dense template on sklearn's 8x8 digits, 3 trials of 1 epoch; the oracles are
+also driven without training (a tuner whose trials score from the values), which checks
+duplicate-skipping over the whole space in about a second.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+import pytest
+
+import archc
+from archc.cli import main
+from archc.data import load_data
+from archc.oracles import BayesianOracle, EvolutionOracle
+from archc.resolve import active_values
+from archc.search import SearchError, Settings, search
+from archc.space import count_configurations, declare_space, from_kt, to_kt
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # keras_tuner's threading
+
+# 60 configurations; `skip` and `dense/units` are active only with `extra`, and a skip
+# around a layer of another width is infeasible (a shape mismatch).
+TINY = """
+template tiny
+param classes = 10
+input image [8, 8, 1]
+graph {
+  image
+  -> flatten
+  -> repeat layers: 1..2 { dense(choice(16, 32), activation=relu) }
+  -> optional extra { residual? skip { dense(choice(16, 32, default=16), activation=relu) } }
+  -> dense(classes, activation=softmax)
+}
+train {
+  optimizer = adam
+  learning_rate = choice(1e-2, 1e-3)
+  batch_size = 64
+  loss = categorical_crossentropy
+  metrics = [accuracy]
+}
+"""
+
+# The defaults are infeasible: a skip around a wider layer.
+SKEWED = TINY.replace("template tiny", "template skewed").replace(
+    "optional extra", "optional extra default true").replace(
+    "residual? skip {", "residual? skip default true {").replace(
+    "choice(16, 32, default=16)", "choice(16, 32, default=32)")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("templates") / "tiny.arch"
+    path.write_text(TINY)
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def digits(tiny):
+    return load_data("digits", template=archc.load(tiny))
+
+
+def run(template, directory, dataset=None, **settings):
+    lines: list[str] = []
+    results = search(template, "digits", directory, Settings(**settings), dataset=dataset,
+                     log=lines.append)
+    return results, lines
+
+
+def read(directory: Path) -> tuple[dict, list[dict]]:
+    results = json.loads((directory / "results.json").read_text())
+    with open(directory / "results.csv", newline="") as f:
+        return results, list(csv.DictReader(f))
+
+
+# ---------------------------------------------------------------- every tuner
+
+
+@pytest.mark.parametrize("tuner", ["random", "hyperband", "bayesian", "grid", "evolution"])
+def test_each_tuner_writes_results(tuner, tiny, digits, tmp_path, capsys):
+    _, lines = run(tiny, tmp_path, digits, tuner=tuner, trials=3, epochs=1, seed=1)
+    results, rows = read(tmp_path)
+    assert results["tuner"] == tuner and results["template"] == "tiny"
+    assert results["objective"] == {"name": "val_accuracy", "direction": "max"}
+    assert [t["trial_id"] for t in results["trials"]] == ["0", "1", "2"]
+    for trial in results["trials"]:
+        assert trial["status"] in ("COMPLETED", "INVALID")
+        assert "layers" in trial["choices"] and "learning_rate" in trial["choices"]
+        if trial["status"] == "COMPLETED":
+            assert trial["params"] > 0 and trial["bytes"] == 4 * trial["params"]
+            assert set(trial["metrics"]) >= {"accuracy", "loss", "val_accuracy", "val_loss"}
+            assert trial["score"] == trial["metrics"]["val_accuracy"] and trial["epochs"] == 1
+        else:
+            assert trial["reason"].startswith("shape mismatch")
+    assert sum(t["status"] == "COMPLETED" for t in results["trials"]) >= 1
+    assert len(rows) == 3 and {"trial_id", "params", "val_accuracy", "layers"} <= set(rows[0])
+    # one line per trial between the banner and the summary; nothing else on stdout
+    assert len(lines) == 5 and all(line.startswith(f"[{k + 1}/3] trial {k}")
+                                   for k, line in enumerate(lines[1:4]))
+    assert capsys.readouterr().out == ""
+
+
+def custom_gradients() -> set:
+    from tensorflow.python.framework import ops
+
+    return {n for n in ops._gradient_registry._registry if n.startswith("CustomGradient-")}
+
+
+def test_results_directory_holds_kt_project_models_and_logs(tiny, digits, tmp_path):
+    before = custom_gradients()
+    results, _ = run(tiny, tmp_path, digits, trials=3, epochs=1, seed=2, keep=2)
+    # Keras's optimizer leaves a traced graph per trial in TensorFlow's gradient registry:
+    # the search unregisters them, so memory does not grow with the number of trials.
+    assert custom_gradients() <= before
+    done = [t for t in results["trials"] if t["status"] == "COMPLETED"]
+    kept = sorted((t for t in done if t["model"]), key=lambda t: -t["score"])
+    assert len(kept) == min(2, len(done)) and len(list((tmp_path / "models").iterdir())) == 2
+    assert all(t["score"] <= kept[-1]["score"] for t in done if not t["model"])
+    assert all(t["model"] == f"models/trial_{t['trial_id']}.keras" for t in kept)
+    model = keras.saving.load_model(tmp_path / kept[0]["model"])
+    assert model.count_params() == kept[0]["params"]
+    for t in done:  # TensorBoard, through Keras Tuner (which adds the HParams data)
+        assert any((tmp_path / "logs" / t["trial_id"]).rglob("events.out.tfevents*"))
+    oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("val_accuracy", "max"))
+    reloaded = kt.Tuner(oracle=oracle, hypermodel=lambda hp: None, directory=str(tmp_path),
+                        project_name="kt", overwrite=False)
+    assert sorted(reloaded.oracle.trials) == ["0", "1", "2"]
+    assert main(["report", str(tmp_path), "--json"]) == 0  # `archc report` reads it
+
+
+def test_same_seed_same_choices(tiny, digits, tmp_path):
+    # Bayesian optimisation's third trial depends on the first two scores: the seed fixes
+    # the weights and the batches too.
+    first, _ = run(tiny, tmp_path / "a", digits, tuner="bayesian", trials=3, epochs=1, seed=7)
+    second, _ = run(tiny, tmp_path / "b", digits, tuner="bayesian", trials=3, epochs=1, seed=7)
+    assert [t["choices"] for t in first["trials"]] == [t["choices"] for t in second["trials"]]
+
+
+def test_a_cost_objective_is_minimised(tiny, digits, tmp_path):
+    results, _ = run(tiny, tmp_path, digits, tuner="grid", trials=2, epochs=1,
+                     objective="params")
+    assert results["objective"] == {"name": "params", "direction": "min"}
+    assert [t["score"] for t in results["trials"]] == [t["params"] for t in results["trials"]]
+    assert "val_accuracy" in results["trials"][0]["metrics"]
+
+
+# ---------------------------------------------------------------- rejected candidates
+
+
+def test_max_params_rejects_before_training(tiny, digits, tmp_path):
+    start = time.perf_counter()
+    results, lines = run(tiny, tmp_path, digits, tuner="grid", trials=3, epochs=1,
+                         max_params=100)
+    assert time.perf_counter() - start < 20  # no model is built, let alone trained
+    assert [t["status"] for t in results["trials"]] == ["INVALID"] * 3
+    for trial in results["trials"]:
+        assert trial["reason"].startswith("over budget: 1,")
+        assert trial["reason"].endswith("parameters > --max-params 100")
+        assert trial["seconds"] < 1 and trial["metrics"] == {} and trial["model"] is None
+    assert not any((tmp_path / "logs").iterdir())
+    assert "invalid: over budget" in lines[1]
+
+
+def test_infeasible_candidate_is_invalid_with_its_reason(tmp_path, digits):
+    path = tmp_path / "skewed.arch"
+    path.write_text(SKEWED)
+    results, _ = run(str(path), tmp_path / "out", digits, tuner="grid", trials=3, epochs=1)
+    statuses = [t["status"] for t in results["trials"]]
+    assert statuses == ["INVALID", "INVALID", "COMPLETED"]  # the grid goes on past them
+    for trial in results["trials"][:2]:
+        assert trial["choices"]["skip"] is True and trial["choices"]["dense/units"] == 32
+        assert trial["reason"] == ("shape mismatch: add 'add': element-wise merge of shapes "
+                                   "that differ: (16) and (32)")
+
+
+def test_a_directory_of_another_search_is_refused(tiny, digits, tmp_path):
+    (tmp_path / "results.json").write_text(json.dumps(
+        {"template": "tiny", "tuner": "grid",
+         "objective": {"name": "val_accuracy", "direction": "max"}}))
+    with pytest.raises(SearchError, match="holds another search"):
+        run(tiny, tmp_path, digits, tuner="random", trials=1, epochs=1)
+
+
+# ---------------------------------------------------------------- no waste
+
+
+class ScoreFromValues(kt.Tuner):
+    """Trials without training: the score is a function of the active values; the space is
+    declared the way `archc search` declares it."""
+
+    def __init__(self, template, **kwargs):
+        self.template = template
+        super().__init__(hypermodel=template.hypermodel(), **kwargs)
+
+    def _populate_initial_space(self):
+        hp = self.oracle.get_space()
+        declare_space(self.template, hp)
+        self.oracle.update_space(hp)
+
+    def run_trial(self, trial, *args, **kwargs):
+        declare_space(self.template, trial.hyperparameters)
+        key = str(sorted(trial.hyperparameters.values.items()))
+        return {"score": random.Random(key).random()}
+
+
+def drive(oracle, template, directory) -> list[tuple]:
+    tuner = ScoreFromValues(template, oracle=oracle, directory=str(directory), project_name="p")
+    tuner.search(verbose=0)
+    trials = [oracle.trials[t] for t in oracle.start_order]
+    return [tuple(sorted(t.hyperparameters.values.items())) for t in trials]
+
+
+SCORE = kt.Objective("score", "max")
+
+
+@pytest.mark.parametrize("make", [
+    lambda: kt.oracles.RandomSearchOracle(SCORE, max_trials=100, seed=1),
+    lambda: kt.oracles.GridSearchOracle(SCORE, max_trials=100),
+    lambda: EvolutionOracle(SCORE, max_trials=100, population_size=6, sample_size=3, seed=1),
+], ids=["random", "grid", "evolution"])
+def test_no_two_trials_share_their_active_values(make, tiny, tmp_path):
+    template = archc.load(tiny)
+    tried = drive(make(), template, tmp_path)
+    assert len(tried) == len(set(tried)) > 40  # until the space is (nearly) exhausted
+    assert len(tried) <= count_configurations(template) == 60
+
+
+def test_grid_enumerates_exactly_the_active_configurations(tiny, tmp_path):
+    template = archc.load(tiny)
+    tried = drive(kt.oracles.GridSearchOracle(SCORE, max_trials=100), template, tmp_path)
+    assert len(set(tried)) == len(tried) == count_configurations(template)
+
+
+def test_bayesian_oracle_never_proposes_a_configuration_twice(tiny, tmp_path):
+    # Keras Tuner's own BayesianOptimizationOracle repeats its optimum here (5 distinct of 8).
+    template = archc.load(tiny)
+    oracle = BayesianOracle(SCORE, max_trials=5, num_initial_points=2, alpha=1e-3, beta=2.6,
+                            seed=1)
+    tried = drive(oracle, template, tmp_path)
+    assert len(tried) == len(set(tried)) == 5
+
+
+def test_squeezenet_se_auto_trials_have_distinct_active_choices(tmp_path):
+    results, _ = run("squeezenet_se_auto", tmp_path, trials=3, epochs=1, fraction=0.05, seed=1)
+    choices = [json.dumps(t["choices"], sort_keys=True) for t in results["trials"]]
+    assert len(choices) == len(set(choices)) == 3
+    assert all(t["status"] == "COMPLETED" for t in results["trials"])
+    assert results["template"] == "squeezenet_se_auto" and results["settings"]["fraction"] == 0.05
+
+
+# ---------------------------------------------------------------- evolution
+
+
+def active(template, values: dict) -> dict:
+    """The active part of `values` completed with defaults, as Keras Tuner holds it."""
+    return to_kt(template, active_values(template, from_kt(template, values)))
+
+
+def test_evolution_mutates_one_active_choice_of_the_best_of_its_sample(tmp_path):
+    template = archc.load("squeezenet_se_auto")  # a large space: a child is never a repeat
+    oracle = EvolutionOracle(SCORE, max_trials=30, population_size=5, sample_size=5, seed=3)
+    drive(oracle, template, tmp_path)
+    trials = [oracle.trials[t] for t in oracle.start_order]
+    for k in range(5, len(trials)):
+        parent = max(trials[k - 5:k], key=lambda t: t.score).hyperparameters.values  # S = P
+        child = trials[k].hyperparameters.values
+        assert child == active(template, child)  # children drawn, inactive values dropped
+        assert sum(n in child and parent[n] != child[n] for n in parent) == 1
+
+
+def test_evolution_is_seeded_and_resumes_where_it_stopped(tiny, tmp_path):
+    template = archc.load(tiny)
+
+    def evolve(directory, trials):
+        oracle = EvolutionOracle(SCORE, max_trials=trials, population_size=4, sample_size=2,
+                                 seed=5)
+        return drive(oracle, template, directory)
+
+    whole = evolve(tmp_path / "a", 12)
+    assert evolve(tmp_path / "b", 12) == whole
+    evolve(tmp_path / "c", 7)
+    assert evolve(tmp_path / "c", 12) == whole  # reloaded from the project, then continued
+
+
+# ---------------------------------------------------------------- resume
+
+
+def archc_search(*args: str) -> list[str]:
+    return [sys.executable, "-m", "archc", "search", *args]
+
+
+def test_a_killed_search_resumes_without_losing_or_repeating_trials(tiny, tmp_path):
+    out = tmp_path / "run"
+    command = archc_search(tiny, "--dir", str(out), "--trials", "3", "--epochs", "2",
+                           "--seed", "4")
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 240
+    first = None
+    while first is None and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.1)
+        try:
+            rows = json.loads((out / "results.json").read_text())["trials"]
+        except (OSError, ValueError):
+            continue
+        first = next((r for r in rows if r["status"] == "COMPLETED"), None)
+    os.kill(process.pid, signal.SIGKILL)
+    process.communicate()
+    assert first is not None, "the first trial did not finish"
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "; resuming after 1 trial\n" in done.stdout
+    results = json.loads((out / "results.json").read_text())
+    assert [t["trial_id"] for t in results["trials"]] == ["0", "1", "2"]
+    assert all(t["status"] == "COMPLETED" for t in results["trials"])
+    assert len({json.dumps(t["choices"], sort_keys=True) for t in results["trials"]}) == 3
+    assert results["trials"][0] == first
+    assert not any((out / "checkpoints").iterdir())  # the backups of finished trials are gone
+    again = subprocess.run([*command, "--overwrite", "--trials", "1", "--epochs", "1"],
+                           cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert len(json.loads((out / "results.json").read_text())["trials"]) == 1
