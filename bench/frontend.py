@@ -2,7 +2,8 @@
 
     python bench/frontend.py [--runs N] [--sizes 100,1000,10000] [--output FILE.md]
 
-Stages, each timed in-process, the median of N runs after one warm-up run:
+Stages, each timed in-process as CPU time (`time.process_time`), the median of N runs after one
+warm-up run:
 
 * parse  -- `archc.parse.parse(text)`: text -> AST (the file already read);
 * graph  -- `archc.graph.build_graph(path)`: read, parse, imports, block expansion, checks
@@ -20,16 +21,22 @@ Generated templates (written to a temporary directory), at about 100, 1,000 and 
 * blocks -- many small blocks (8 lines each: conv, batch norm, an optional SE gate with a
             choice of ratio, a residual? around a conv pair) and a graph that calls each
             block once in one chain with per-call filters; the shape of a big hand-written
-            template library (per block: 7 layers, 3 hps).
+            template library (per block: 9 layers, 3 hps).
+
+A last table times build_graph on a three-line template `repeat 1..N { relu }` (N layers, one
+int hp with N values), N = 250 .. 2000: the cost of one long repeat range.
 
 The table gives milliseconds, microseconds per line, and for the generated sizes the ratio of
-each size's time to the previous one (10x the lines: a ratio near 10 is linear growth).
+each size's time to the previous one (10x the lines: a ratio near 10 is linear growth). For the
+generated templates, parse and graph are timed a second time with Python's cyclic garbage
+collector off ("gc off"): the difference is the collector's share, which grows with the heap.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib.util
 import statistics
 import sys
 import tempfile
@@ -45,11 +52,7 @@ try:
 except ImportError:  # moved with the graph split
     from archc.imports import templates_dir
 
-try:
-    import keras_tuner  # noqa: F401 - imported here so that its import is not timed
-    HAVE_KT = True
-except ImportError:  # pragma: no cover
-    HAVE_KT = False
+HAVE_KT = importlib.util.find_spec("keras_tuner") is not None
 
 
 # ---------------------------------------------------------------- generators
@@ -101,25 +104,41 @@ def blocks_template(lines: int) -> str:
 GENERATORS = {"chain": chain_template, "blocks": blocks_template}
 
 
+def repeat_template(n: int) -> str:
+    """Three lines whose graph has n layers: one `repeat 1..n` (an int hp with n values)."""
+    return ("template big_repeat\ninput image [8, 8, 3]\n"
+            f"graph {{ image -> repeat 1..{n} {{ relu }} }}\n")
+
+
 # ---------------------------------------------------------------- timing
 
 
-def median_ms(fn, runs: int) -> float:
+def median_ms(fn, runs: int, collector: bool = True) -> float:
+    """Median CPU time of `fn()` in ms (process time: steadier than wall time on a shared
+    machine); `collector=False` runs it with Python's cyclic garbage collector off."""
     fn()  # warm-up
     times = []
     for _ in range(runs):
         gc.collect()
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+        if not collector:
+            gc.disable()
+        t0 = time.process_time()
+        try:
+            fn()
+        finally:
+            times.append(time.process_time() - t0)
+            gc.enable()
     return statistics.median(times) * 1e3
 
 
-def measure(path: Path, runs: int) -> dict:
+def measure(path: Path, runs: int, without_gc: bool = False) -> dict:
     text = path.read_text(encoding="utf-8")
     row = {"lines": text.count("\n") + (not text.endswith("\n"))}
     row["parse"] = median_ms(lambda: parse(text, str(path)), runs)
     row["graph"] = median_ms(lambda: build_graph(path), runs)
+    if without_gc:
+        row["parse, gc off"] = median_ms(lambda: parse(text, str(path)), runs, collector=False)
+        row["graph, gc off"] = median_ms(lambda: build_graph(path), runs, collector=False)
     template = build_graph(path)
     row["layers"] = sum(1 for _, d in template.graph.nodes(data=True) if d.get("kind") == "op")
     row["hps"] = len(template.hyperparameters)
@@ -161,8 +180,8 @@ def generated_table(sizes: list[int], runs: int) -> list[str]:
             for size in sizes:
                 path = Path(tmp) / f"{kind}_{size}.arch"
                 path.write_text(make(size), encoding="utf-8")
-                r = measure(path, runs if size < 10_000 else max(1, runs // 2))
-                for stage in STAGES:
+                r = measure(path, runs if size < 10_000 else max(1, runs // 2), without_gc=True)
+                for stage in STAGES + ("parse, gc off", "graph, gc off"):
                     v = r[stage]
                     ratio = "-"
                     if previous is not None and v is not None and previous[stage]:
@@ -175,18 +194,41 @@ def generated_table(sizes: list[int], runs: int) -> list[str]:
     return out
 
 
+def repeat_table(counts: list[int], runs: int) -> list[str]:
+    out = ["| repeat 1..N | layers | graph ms | us/layer | ratio to previous N |",
+           "|---:|---:|---:|---:|---:|"]
+    previous = None
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in counts:
+            path = Path(tmp) / f"repeat_{n}.arch"
+            path.write_text(repeat_template(n), encoding="utf-8")
+            ms = median_ms(lambda path=path: build_graph(path), runs)
+            ratio = "-" if previous is None else f"{ms / previous[1]:.1f} (N x{n / previous[0]:g})"
+            out.append(f"| {n:,} | {n:,} | {_ms(ms)} | {ms * 1e3 / n:,.0f} | {ratio} |")
+            print(out[-1], file=sys.stderr)
+            previous = (n, ms)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--sizes", default="100,1000,10000", help="generated template lines")
     parser.add_argument("--output", type=Path, help="also write the Markdown here")
+    parser.add_argument("--repeats", default="250,500,1000,2000",
+                        help="N of the `repeat 1..N` rows (empty: none)")
     parser.add_argument("--skip-bundled", action="store_true")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
+    if HAVE_KT:
+        import keras_tuner  # noqa: F401 - imported before the timings: its import is not timed
     report = [f"# Front-end timings (median of {args.runs} runs after a warm-up, in ms)", ""]
     if not args.skip_bundled:
         report += ["## Bundled templates", ""] + bundled_table(args.runs) + [""]
     report += ["## Generated templates", ""] + generated_table(sizes, args.runs) + [""]
+    if args.repeats:
+        counts = [int(s) for s in args.repeats.split(",")]
+        report += ["## One repeat range", ""] + repeat_table(counts, min(args.runs, 3)) + [""]
     if not HAVE_KT:
         report.append("keras_tuner is not installed: the kt column is empty.")
     text = "\n".join(report)

@@ -151,7 +151,7 @@ def _source_line(pos: SourcePos, sources: dict[str, str] | None) -> str | None:
     text = (sources or {}).get(pos.file)
     if text is None:
         try:
-            text = Path(pos.file).read_text(encoding="utf-8")
+            text = Path(pos.file).read_bytes().decode("utf-8")  # no newline translation
         except (OSError, UnicodeDecodeError, ValueError):
             return None
     lines = text.split("\n")  # as the lexer counts lines: "\v" or "\f" do not end one

@@ -285,9 +285,8 @@ class ExpressionEvaluation:
                                      "different values", spec.pos,
                                      f"first declared at {existing.pos}"))
             return
-        domains = {h.name: h.domain() or () for h in self.hps.values()}
         self.hps[spec.name] = existing.with_condition(
-            union(existing.condition, spec.condition, domains))
+            union(existing.condition, spec.condition, lambda h: self.hps[h].domain()))
 
     def use_named(self, name: str, scope: Scope, pos, kind: str | None = None) -> str:
         decl, _ = self.named_hps[name]

@@ -143,6 +143,7 @@ class Expander(StructureExpansion, ExpressionEvaluation):
         self.errors: list[ArchError] = []
         self.labels: dict[tuple, Counter] = defaultdict(Counter)
         self.explicit: dict[tuple, set] = defaultdict(set)
+        self.automatic: dict[tuple, set] = defaultdict(set)
         self.param_overrides = dict(params)
         self.named_hps: dict[str, tuple[ast.HpDecl, HpSpec | None]] = {}
         self.used_named: set[str] = set()
@@ -400,12 +401,15 @@ class Expander(StructureExpansion, ExpressionEvaluation):
             if explicit in self.explicit[key]:
                 self.error(DuplicateName(f"label '{explicit}' is used twice in this scope", pos))
             self.explicit[key].add(explicit)
+            if explicit in self.automatic[key]:  # an earlier unlabelled call took the name
+                return self.label(scope, explicit, None, pos)
             return explicit
         while True:
             n = self.labels[key][base]
             self.labels[key][base] += 1
             candidate = base if n == 0 else f"{base}_{n}"
-            if candidate not in self.explicit[key]:
+            if candidate not in self.explicit[key] and candidate not in self.automatic[key]:
+                self.automatic[key].add(candidate)
                 return candidate
 
     def node(self, scope: Scope, label: str, **attrs) -> str:
@@ -519,7 +523,11 @@ class Expander(StructureExpansion, ExpressionEvaluation):
             return [value]
         if isinstance(value, Sym):
             if value.op == "hp" and value.args[0] in self.hps:
-                return list(self.hps[value.args[0]].domain() or ())
+                spec = self.hps[value.args[0]]
+                domain = spec.domain() or ()
+                if len(domain) > 1000:  # a huge range: its ends and default stand for it
+                    return [domain[0], domain[-1], spec.default]
+                return list(domain)
             return []
         return [value]
 

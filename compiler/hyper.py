@@ -74,8 +74,8 @@ class HpSpec:
             return (False, True)
         if self.sampling != "linear" and self.step and self.step > 1:
             return self._geometric()
-        if self.kind == "int":
-            return tuple(range(int(self.min), int(self.max) + 1, int(self.step or 1)))
+        if self.kind == "int":  # a range: int(1, 10**9) costs nothing until iterated
+            return range(int(self.min), int(self.max) + 1, int(self.step or 1))
         if self.step:
             n = int(round((self.max - self.min) / self.step))
             return tuple(round(self.min + i * self.step, 12) for i in range(n + 1))
@@ -97,7 +97,7 @@ class HpSpec:
         return replace(self, condition=condition)
 
 
-def union(a: Condition, b: Condition, domains: dict[str, tuple]) -> Condition:
+def union(a: Condition, b: Condition, domain_of) -> Condition:
     """The weakest conjunction that holds whenever `a` or `b` holds.
 
     Exact when the two differ in one clause on the same hp (its value sets are joined);
@@ -111,7 +111,8 @@ def union(a: Condition, b: Condition, domains: dict[str, tuple]) -> Condition:
         if len(differing) == 1:
             h = differing[0]
             joined = set(da[h].values) | set(db[h].values)
-            if set(domains.get(h, ())) <= joined:
+            domain = domain_of(h)
+            if domain is not None and len(domain) <= len(joined) and set(domain) <= joined:
                 return tuple(c for c in a if c.hp != h)
             return tuple(clause(h, joined) if c.hp == h else c for c in a)
     return tuple(c for c in a if db.get(c.hp) == c)

@@ -66,10 +66,10 @@ def _losses(arch: Architecture):
     """One loss for every output, or a list: the i-th loss for the i-th `output`."""
     loss = arch.train.get("loss", "categorical_crossentropy")
     if not isinstance(loss, tuple):
-        return ops.LOSSES.get(loss, loss)
+        return ops.build_loss(loss)
     if len(loss) != len(arch.outputs):
         raise ValueError(f"{len(loss)} losses for {len(arch.outputs)} outputs")
-    return {name: ops.LOSSES.get(item, item) for name, item in zip(arch.outputs, loss, strict=True)}
+    return {name: ops.build_loss(item) for name, item in zip(arch.outputs, loss, strict=True)}
 
 
 def _metrics(arch: Architecture):

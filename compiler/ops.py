@@ -193,7 +193,8 @@ UPSAMPLING_INTERPOLATIONS: tuple[str, ...] = (
 )
 RESIZE_INTERPOLATIONS: tuple[str, ...] = UPSAMPLING_INTERPOLATIONS + ("area",)
 
-# Template loss name -> identifier for `keras.losses.get` / `model.compile(loss=...)`.
+# Template loss name -> identifier for `keras.losses.get` / `model.compile(loss=...)`, or
+# `archc.MODULE.Class` for archc's own losses; `build_loss` turns a name into what compile takes.
 LOSSES: Mapping[str, str] = MappingProxyType(
     {
         "categorical_crossentropy": "categorical_crossentropy",
@@ -220,6 +221,10 @@ LOSSES: Mapping[str, str] = MappingProxyType(
         "categorical_hinge": "categorical_hinge",
         "dice": "dice",
         "tversky": "tversky",
+        # SSD (archc.ssd): confidence loss with hard negative mining for the class logits,
+        # SmoothL1 on the matched anchors for the box offsets.
+        "ssd_confidence": "archc.ssd.SSDConfidence",
+        "ssd_smooth_l1": "archc.ssd.SSDSmoothL1",
     }
 )
 
@@ -655,9 +660,30 @@ def _reduce_op(reduction: str) -> OpSpec:
 
 _REDUCE_OPS = [_reduce_op(r) for r in ("mean", "max", "sum")]
 
+_DETECTION_OPS = [
+    OpSpec(
+        name="ssd_decode",
+        keras_class="archc.SSDDecode",
+        inputs="many",
+        args=(
+            _arg("max_detections", "int", 100, minimum=1),
+            _unit("iou_threshold", 0.45),
+            _unit("score_threshold", 0.01),
+            _arg("s_min", "float", 0.2, minimum=0, maximum=1, exclusive_minimum=True),
+            _arg("s_max", "float", 0.9, minimum=0, maximum=1, exclusive_minimum=True),
+            _arg("aspect_ratios", "any", (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)),
+            _arg("variances", "any", (0.1, 0.2)),
+            _arg("feature_maps", "any", None),
+        ),
+        doc="SSD decoding: (class logits, box offsets, feature maps...) -> (max_detections, 6) "
+        "[ymin, xmin, ymax, xmax, score, class] after TensorFlow's per-class non-max "
+        "suppression (archc's own layer, see archc.ssd)",
+    ),
+]
+
 OPS: Mapping[str, OpSpec] = _registry(
     _CONV_OPS + _POOL_OPS + _CORE_OPS + _ACTIVATION_OPS + _MERGE_OPS + _RESHAPE_OPS
-    + _REDUCE_OPS
+    + _REDUCE_OPS + _DETECTION_OPS
 )
 
 # ---------------------------------------------------------------- optimizers
@@ -1084,6 +1110,21 @@ def layer_class(spec: OpSpec) -> type:
 def build_layer(spec: OpSpec, kwargs: Mapping[str, object], name: str | None = None):
     """A Keras layer for `spec`: its fixed kwargs plus `kwargs` (as returned by `bind`)."""
     return layer_class(spec)(**spec.fixed, **_checked(spec, kwargs), name=name)
+
+
+def build_loss(name: str | None):
+    """What to pass to `model.compile(loss=...)` for the template loss `name`: a Keras string
+    identifier, an instance of archc's own loss (`archc.ssd.SSDConfidence`), or None for
+    `none` in a list of losses (an output no loss trains: SSD's detections)."""
+    if name is None:
+        return None
+    identifier = LOSSES.get(name, name)
+    if identifier.startswith("archc."):
+        import importlib
+
+        module, _, cls = identifier.rpartition(".")
+        return getattr(importlib.import_module(module), cls)()
+    return identifier
 
 
 def lookup_optimizer(name: str) -> OptimizerSpec | None:

@@ -123,7 +123,7 @@ def unify_numbers(values: list, pos) -> list:
 def first_bad_item(name: str, v):
     if name in ("metrics", "loss") and isinstance(v, tuple):
         known = ops.METRICS if name == "metrics" else ops.LOSSES
-        return next((m for m in v if m not in known), v)
+        return next((m for m in v if m not in known and not (name == "loss" and m is None)), v)
     return v
 
 
@@ -148,9 +148,9 @@ def setting_problem(name: str, v) -> str | None:
         return None
     if name == "optimizer":
         return None if v in ops.OPTIMIZERS else f"expected an optimizer name, found {v!r}"
-    if name == "loss":
+    if name == "loss":  # in a list, `none`: an output that no loss trains (SSD's detections)
         items = v if isinstance(v, tuple) else (v,)
-        bad = [m for m in items if m not in ops.LOSSES]
+        bad = [m for m in items if m not in ops.LOSSES and not (m is None and len(items) > 1)]
         return f"expected a loss name, found {bad[0]!r}" if bad else None
     if name == "metrics":
         items = v if isinstance(v, tuple) else (v,)

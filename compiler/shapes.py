@@ -273,6 +273,30 @@ def reduce(a, shapes) -> Result:
     return Result(tuple(d for i, d in enumerate(shape) if i not in axes))
 
 
+def ssd_decode(a, shapes) -> Result:
+    """(class logits (N, C+1), box offsets (N, 4), feature maps (H, W, C)...) -> detections
+    (max_detections, 6); N must be the anchors of the maps (len(aspect_ratios) + 1 per cell)."""
+    if len(shapes) < 2:
+        raise ShapeFault("ssd_decode takes the class logits, the box offsets and the feature maps")
+    classes, boxes, *maps = shapes
+    if len(classes) != 2 or len(boxes) != 2 or boxes[1] != 4 or classes[0] != boxes[0]:
+        raise ShapeFault("ssd_decode expects class logits (N, classes + 1) and box offsets "
+                         f"(N, 4), found {_fmts([classes, boxes])}")
+    sizes = a.get("feature_maps") or []
+    if not sizes:
+        if not maps or any(len(m) != 3 for m in maps):
+            raise ShapeFault("ssd_decode needs the feature maps (H, W, C) its heads predict "
+                             "from, after the two predictions, found " + _fmts(maps or [()]))
+        sizes = [m[:2] for m in maps]
+    per_cell = len(a.get("aspect_ratios", (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0))) + 1
+    anchors = per_cell * sum(int(h) * int(w) for h, w in sizes)
+    if anchors != classes[0]:
+        grid = ", ".join(f"{h}x{w}" for h, w in sizes)
+        raise ShapeFault(f"ssd_decode: feature maps {grid} at {per_cell} anchors per cell make "
+                         f"{anchors} anchors, but the predictions have {classes[0]} rows")
+    return Result((a.get("max_detections", 100), 6))
+
+
 RULES: dict[str, Callable] = {
     "Conv2D": conv2d, "Conv1D": conv1d, "DepthwiseConv2D": depthwise_conv2d,
     "SeparableConv2D": separable_conv2d, "Conv2DTranspose": conv2d_transpose,
@@ -284,7 +308,7 @@ RULES: dict[str, Callable] = {
     "Maximum": elementwise, "Minimum": elementwise, "Subtract": elementwise,
     "UpSampling2D": upsampling2d, "ZeroPadding2D": zero_padding2d,
     "Cropping2D": cropping2d, "Flatten": flatten, "Reshape": reshape, "Resizing": resizing,
-    "archc.Reduce": reduce,
+    "archc.Reduce": reduce, "archc.SSDDecode": ssd_decode,
 }
 SAME_SHAPE = ("Dropout", "SpatialDropout2D", "Activation", "ReLU", "LeakyReLU", "Softmax",
               "Identity", "Rescaling", "ELU")

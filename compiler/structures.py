@@ -21,6 +21,8 @@ from .hyper import HpSpec
 from .scope import Env, Scope, describe
 from .values import Sym, Tensor, evaluate
 
+MAX_REPEAT = 1000  # repetitions of one repeat, and values a structure may branch on
+
 
 class StructureExpansion:
     """Structural stages; relies on Expander's nodes, labels, clusters and hyperparameters."""
@@ -33,17 +35,19 @@ class StructureExpansion:
                                     default.pos))
             default_value = False
         hp_name = self._structural_name(name, scope, what, "bool", pos)
-        if name not in self.named_hps:
+        if hp_name is not None and name not in self.named_hps:
             self.declare(HpSpec(hp_name, "bool", default_value, pos, origin=pos), scope)
         return hp_name
 
-    def _structural_name(self, name, scope, base, kind, pos) -> str:
-        """A structure's hp: a global `hp` of that name, else a path-qualified new one."""
+    def _structural_name(self, name, scope, base, kind, pos) -> str | None:
+        """A structure's hp: a global `hp` of that name, else a path-qualified new one; None
+        when the global one is faulty (the fault is reported)."""
         if name and name in self.named_hps:
             try:
                 return self.use_named(name, scope, pos, kind)
             except ArchError as err:
                 self.error(err)
+                return None
         return "/".join(scope.hp_path + (name or self._anon(scope, base, pos),))
 
     def _anon(self, scope: Scope, base: str, pos) -> str:
@@ -58,10 +62,17 @@ class StructureExpansion:
         return self.anon_names[key]
 
     def _branches(self, hp: str, scope: Scope) -> tuple:
-        return scope.domain_of(hp) or self.hps[hp].domain()
+        """The values of `hp` a structure branches on (at most MAX_REPEAT of them)."""
+        domain = scope.domain_of(hp) or self.hps[hp].domain()
+        if domain is not None and len(domain) > MAX_REPEAT:
+            raise RangeError(f"a structure cannot branch on '{hp}': it has {len(domain):,} "
+                             f"values, at most {MAX_REPEAT} are allowed", self.hps[hp].pos)
+        return domain
 
     def optional(self, node: ast.Optional, x, env, scope) -> Tensor | None:
         hp = self._bool_hp(node.name, node.default, scope, node.pos, "optional")
+        if hp is None or hp not in self.hps:
+            return None
         domain = self._branches(hp, scope)
         inner = self.cluster(scope, "optional", hp, node.pos, hp=hp)
         out = None
@@ -81,6 +92,8 @@ class StructureExpansion:
             out = self.body(node.body, env.child(x), inner)
             return self._add_skip(x, out, scope, node)
         hp = self._bool_hp(node.name, node.default, scope, node.pos, "residual")
+        if hp is None or hp not in self.hps:
+            return None
         domain = self._branches(hp, scope)
         inner = self.cluster(scope, "residual", hp, node.pos, hp=hp)
         out = self.body(node.body, env.child(x), inner)
@@ -119,6 +132,10 @@ class StructureExpansion:
                 return None
             bounds.append(v)
         low, high, step = bounds
+        if high > MAX_REPEAT:
+            self.error(RangeError(f"expected at most {MAX_REPEAT} repetitions, found "
+                                  f"{low}..{high}", r.pos))
+            return None
         if low < 0 or step < 1:
             self.error(RangeError(f"expected a range of counts >= 0 with step >= 1, found "
                                   f"{low}..{high} step {step}", r.pos))
@@ -150,6 +167,8 @@ class StructureExpansion:
                                   node.default.pos))
             default = low
         hp = self._structural_name(node.name, scope, "repeat", "int", node.pos)
+        if hp is None:
+            return None
         if node.name in self.named_hps:
             if tuple(self.hps[hp].domain()) != counts:
                 self.error(RangeError(f"expected the range of '{hp}' "
@@ -179,6 +198,10 @@ class StructureExpansion:
                 cases.setdefault(c, ())
                 cases[c] += (v,)
             return hp, cases
+        if isinstance(n, int) and n > MAX_REPEAT:
+            self.error(RangeError(f"expected at most {MAX_REPEAT} repetitions, found {n}",
+                                  node.range.pos))
+            return None
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             if n is not None:
                 self.error(TypeMismatch(f"expected an integer count >= 0, found "
@@ -257,6 +280,8 @@ class StructureExpansion:
                                       f"({', '.join(labels)})", node.default.pos))
                 default = labels[0]
         hp = self._structural_name(node.name, scope, "choice", "choice", node.pos)
+        if hp is None:
+            return None
         if node.name not in self.named_hps:
             self.declare(HpSpec(hp, "choice", default, node.pos, values=tuple(labels),
                                 origin=node.pos), scope)
@@ -372,6 +397,8 @@ class StructureExpansion:
                                         node.op.pos))
                 return None
         hp = self._structural_name(node.name, scope, "merge", "choice", node.pos)
+        if hp is None:
+            return None
         if node.name not in self.named_hps:
             self.declare(HpSpec(hp, "choice", labels[0], node.pos, values=tuple(labels),
                                 origin=node.pos), scope)

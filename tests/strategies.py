@@ -9,16 +9,26 @@ train settings), nested to a bounded depth. The generator keeps track of what ma
 template semantically valid:
 
 * shapes: every conv keeps the spatial size (`padding=same`; a pool or a stride 2 only where
-  nothing compares spatial sizes), a residual body and a "keep" block keep the shape
-  entirely (`in.channels`), branches of `add` end in the same fixed channel count, branches
-  of `concat` keep the spatial size;
+  nothing compares spatial sizes, never inside a block), a residual body and a "keep" or
+  recursive block keep the shape entirely (`in.channels`), branches of `add` end in the
+  same fixed channel count, branches of `concat` keep the spatial size;
 * hyperparameters: choice values are distinct, ranges have low < high, repeat ranges have
   low <= high and high >= 1, defaults are in range, a named hp is used at least once in a
   place that is certainly expanded (never only inside a block body, which cannot see
   globals, nor in a branch that a constant or a narrowed domain may make dead), a structure
   named after a named hp matches its domain (repeat range = int range, choice labels =
   choice values);
-* names: every binding, label and structure name is fresh; every input reaches the output.
+* names: every binding, label and structure name is fresh; every input reaches the output;
+* size: a rough count of the layers the expansion will hold (repeats multiply, block calls
+  add the block's weight) stops adding structures past LAYER_BUDGET, so that one example
+  expands to at most a few thousand nodes.
+
+Values use literals, template params (`width * 2`), loop-index arithmetic (`8 * (i + 1)`,
+`2 ** (i + 2)`, `max(4, 8 * i)`), block parameters, `in.channels` / `in.shape[-1]`,
+anonymous `choice` / `int` / `float` hps and named hps; blocks take filters, kernel, rate,
+count and flag parameters (some with hp defaults), use them in `repeat n`, `if flag` and
+op arguments, may call the blocks before them, and a "rec" block calls itself until an
+`if n > 0` on its count stops it (called with a constant or a count hp, as UNet-Auto does).
 
 `mutations(text)` draws a damaged copy of a text, as bytes: characters deleted, inserted
 (punctuation of the language, letters, arbitrary unicode, NUL and control characters),
@@ -39,12 +49,13 @@ from hypothesis import strategies as st
 ACTIVATIONS = ("relu", "swish", "tanh", "sigmoid", "gelu", "elu", "relu6")
 RATES = (0.0, 0.1, 0.25, 0.5)
 FILTERS = (4, 8, 16, 32)
+LAYER_BUDGET = 1500  # past this many expanded layers, no more structures or block calls
 
-# Forms that known compiler bugs reject; the tests generate them all (AVOID is empty). A
-# person hunting for further bugs past a known one may fill it for a while: "power" (`**`),
-# "optimizer_call" (`optimizer = sgd(momentum=0.9)`), "head_label" (`relu as x` at the head
-# of a chain), "bare_alternative" (a choice alternative `relu` without parentheses),
-# "name_bound" (`repeat 1..depth`, a name right after the dots).
+# Forms that a compiler bug rejected while this generator was written (all fixed since). The
+# tests generate them all (AVOID is empty); to hunt past a bug that makes nearly every
+# example fail, fill AVOID for a while: "power" (`**`), "optimizer_call" (`optimizer =
+# sgd(momentum=0.9)`), "head_label" (`relu as x` at the head of a chain), "bare_alternative"
+# (a choice alternative `relu` without parentheses), "name_bound" (`repeat 1..depth`).
 AVOID: set[str] = set()
 
 
@@ -90,6 +101,7 @@ class BlockSig:
     kind: str  # conv (has filters f) | keep (keeps the shape) | rec (recursive, keeps shape)
     params: tuple[tuple[str, str | None], ...]  # (name, default text or None)
     library: bool = False  # defined in the imported library file
+    weight: int = 1  # layers one call expands to, roughly
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -108,6 +120,7 @@ class Ctx:
     block: BlockSig | None = None  # inside this block's body (globals are not visible)
     loop_vars: tuple[tuple[str, int], ...] = ()  # (name, largest index)
     narrowed: frozenset = frozenset()  # named hps whose domain an enclosing structure narrows
+    mult: int = 1  # how many times the expansion repeats this text, roughly
 
     @property
     def globals_visible(self) -> bool:
@@ -125,6 +138,7 @@ class _Builder:
         self.named: list[NamedHp] = []
         self.blocks: list[BlockSig] = []
         self.vector = False  # dense-only template on rank-1 inputs
+        self.emitted = 0  # layers the expansion will hold, roughly (kept under LAYER_BUDGET)
 
     # ---- drawing helpers (each shrinks towards the simplest case)
     def pick(self, items):
@@ -293,6 +307,7 @@ class _Builder:
     # ---- ops
     def op(self, ctx: Ctx) -> str:
         """One op call: it keeps what `ctx` requires kept."""
+        self.emitted += ctx.mult
         if ctx.channels:
             kinds = ["batch_norm", "relu", "act_op", "dropout", "activation", "identity"]
             if not self.vector:
@@ -374,11 +389,14 @@ class _Builder:
     # ---- stages and chains
     def stage(self, ctx: Ctx) -> str:
         kinds = ["op", "op", "op"]
-        callable_blocks = self._callable_blocks(ctx)
-        if callable_blocks:
+        room = self.emitted < LAYER_BUDGET
+        callable_blocks = [b for b in self._callable_blocks(ctx) if b.weight * ctx.mult <= 300]
+        if callable_blocks and room:
             kinds.append("block")
-        if ctx.depth > 0:
-            kinds += ["optional", "residual", "repeat", "choice", "if"]
+        if ctx.depth > 0 and room:
+            kinds += ["optional", "residual", "choice", "if"]
+            if ctx.mult <= 4:
+                kinds.append("repeat")
         kind = self.pick(kinds)
         if kind == "block":
             return self.block_call(ctx, self.pick(callable_blocks))
@@ -465,6 +483,7 @@ class _Builder:
         return blocks
 
     def block_call(self, ctx: Ctx, block: BlockSig) -> str:
+        self.emitted += ctx.mult * block.weight
         args, positional = [], True
         for name, default in block.params:
             if default is not None and self.maybe():
@@ -573,7 +592,8 @@ class _Builder:
                 largest = hp.domain[-1] + plus
                 narrowed |= {hp.name}
         loop = ((var, max(largest - 1, 0)),) if var else ()
-        inner = ctx.inner(loop_vars=ctx.loop_vars + loop, narrowed=narrowed)
+        inner = ctx.inner(loop_vars=ctx.loop_vars + loop, narrowed=narrowed,
+                          mult=ctx.mult * max(largest, 1))
         var_text = f"{var} in " if var else ""
         if not var and form == 0 and not head and self.maybe():
             var_text = ""
@@ -694,7 +714,9 @@ class _Builder:
                 params.append(("r", self.pick(("0.1", "choice(0.0, 0.2)"))))
             sig = BlockSig(name, kind, tuple(params), in_library)
             ctx = Ctx(depth=1, spatial=True, channels=True, has_in=True, live=False, block=sig)
+            start = self.emitted
             step, base = self.chain(ctx, 1, 2), self.chain(ctx, 1, 1)
+            sig = replace(sig, weight=4 * (self.emitted - start))  # n is at most 3 or 4
             again = f"{name}(n - 1{', r' if len(params) > 1 else ''})"
             return sig, (f"block {name}({_params(sig)}) {{\n  if n > 0 {{ {step} -> {again} }}"
                          f"\n  else {{ {base} }}\n}}")
@@ -709,6 +731,7 @@ class _Builder:
         keep = kind == "keep"
         ctx = Ctx(depth=self.num(1, 2), spatial=True, channels=keep, has_in=True, live=False,
                   block=sig)  # every block keeps the spatial size: callable in any branch
+        start = self.emitted
         uses = []  # every parameter is used
         if "n" in sig.names:
             uses.append(f"repeat n {self.body(replace(ctx, depth=0))}")
@@ -722,6 +745,7 @@ class _Builder:
         if kind == "conv":
             uses.append(f"conv2d(f, {'k' if 'k' in sig.names else 3}, padding=same)")
         statements = self.statements(ctx)
+        sig = replace(sig, weight=self.emitted - start + len(uses) + 3 * ("n" in sig.names))
         if uses:
             statements[-1] += " -> " + " -> ".join(self.draw(st.permutations(uses)))
         comment = f"# {name}: a {kind} block\n" if self.maybe(1, 3) else ""
@@ -778,7 +802,7 @@ def templates(draw, max_depth: int = 3) -> Generated:
     statements = []
     if two and b.maybe():  # a merge point
         stages = [b.fixed_channels_op(top, b.filters(replace(top, spatial=True), fixed=True))]
-        stages += [b.stage(replace(top, depth=1)) for _ in range(b.num(1, 3))]
+        stages += [b.stage(replace(top, depth=1, mult=2)) for _ in range(b.num(1, 3))]
         op = b.pick(("add", "concat", "multiply", "choice(add, concat)"))
         mname = f" {b.fresh('m')}" if b.maybe() else ""
         statements.append(f"t0 = merge{mname} (image, aux) by {op} {{ {' -> '.join(stages)} }}")
