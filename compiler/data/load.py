@@ -3,8 +3,8 @@ fit the template's inputs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 
 from ..diagnostics import did_you_mean
 from .context import Context
@@ -14,62 +14,28 @@ from .errors import DataError
 
 @dataclass(frozen=True)
 class Spec:
+    """A data spec: its loader, named as `module:function` inside archc.data and imported only
+    when used (TensorFlow, OpenCV and scikit-learn load lazily)."""
+
     name: str
-    loader: Callable
+    loader: str
     arg: str          # "none", "optional" or "required"
     usage: str
 
-
-def _digits(arg, ctx, template):
-    from .builtin import load_digits
-
-    return load_digits(arg, ctx)
-
-
-def _fashion(arg, ctx, template):
-    from .builtin import load_fashion_mnist
-
-    return load_fashion_mnist(arg, ctx)
-
-
-def _cifar(arg, ctx, template):
-    from .builtin import load_cifar10
-
-    return load_cifar10(arg, ctx)
-
-
-def _folder(arg, ctx, template):
-    from .folders import load_folder
-
-    return load_folder(arg, ctx)
-
-
-def _pairs(arg, ctx, template):
-    from .folders import load_pairs
-
-    return load_pairs(arg, ctx)
-
-
-def _segmentation(arg, ctx, template):
-    from .folders import load_segmentation
-
-    return load_segmentation(arg, ctx)
-
-
-def _boxes(arg, ctx, template):
-    from .boxes import load_mnist_boxes
-
-    return load_mnist_boxes(arg, ctx, template)
+    def load(self, arg, ctx, template):
+        module, function = self.loader.split(":")
+        loader = getattr(import_module(f".{module}", __package__), function)
+        return loader(arg, ctx, template) if self.name == "mnist_boxes" else loader(arg, ctx)
 
 
 SPECS: dict[str, Spec] = {s.name: s for s in (
-    Spec("digits", _digits, "none", "digits"),
-    Spec("fashion_mnist", _fashion, "optional", "fashion_mnist[:DIR]"),
-    Spec("cifar10", _cifar, "optional", "cifar10[:PATH]"),
-    Spec("folder", _folder, "required", "folder:DIR"),
-    Spec("pairs", _pairs, "required", "pairs:DIR"),
-    Spec("segmentation", _segmentation, "required", "segmentation:DIR"),
-    Spec("mnist_boxes", _boxes, "optional", "mnist_boxes[:N]"),
+    Spec("digits", "builtin:load_digits", "none", "digits"),
+    Spec("fashion_mnist", "builtin:load_fashion_mnist", "optional", "fashion_mnist[:DIR]"),
+    Spec("cifar10", "builtin:load_cifar10", "optional", "cifar10[:PATH]"),
+    Spec("folder", "folders:load_folder", "required", "folder:DIR"),
+    Spec("pairs", "folders:load_pairs", "required", "pairs:DIR"),
+    Spec("segmentation", "folders:load_segmentation", "required", "segmentation:DIR"),
+    Spec("mnist_boxes", "boxes:load_mnist_boxes", "optional", "mnist_boxes[:N]"),
 )}
 
 
@@ -124,7 +90,7 @@ def load_data(spec: str = "digits", *, fraction: float = 1.0, seed: int = 0,
     template = _template(template)
     want = dict(template.inputs) if template is not None else None
     ctx = Context(spec.strip(), getattr(template, "name", None), want, int(seed))
-    src: Source = entry.loader(arg, ctx, template)
+    src: Source = entry.load(arg, ctx, template)
     src.notes[:0] = ctx.notes
     splits = split_source(src, int(seed))
     if fraction < 1.0:
