@@ -285,7 +285,8 @@ def _counts(trials: list[dict]) -> dict[str, int]:
 
 
 def _entry(rank: int, trial: dict, name: str) -> dict:
-    keys = ("status", "params", "bytes", "flops", "epochs", "seconds", "metrics", "model")
+    keys = ("status", "params", "bytes", "flops", "epochs", "seconds", "metrics", "test",
+            "model")
     return {"rank": rank, "trial_id": str(trial["trial_id"]), "score": score(trial, name),
             **{k: trial.get(k) for k in keys}}
 
@@ -339,11 +340,22 @@ def _leaderboard(r: dict) -> str:
     name = r["objective"]["name"]
     if not r["leaderboard"]:
         return "leaderboard: no trial has a score yet"
-    head = ["rank", "trial", name, "params", "bytes", "epochs", "seconds"]
-    rows = [[str(e["rank"]), e["trial_id"], _num(e["score"]), _int(e["params"]),
+    tested = tested_metric(name)
+    shown = any(tested in (e.get("test") or {}) for e in r["leaderboard"])
+    head = ["rank", "trial", name, *([f"test {tested}"] if shown else []), "params", "bytes",
+            "epochs", "seconds"]
+    rows = [[str(e["rank"]), e["trial_id"], _num(e["score"]),
+             *([_num((e.get("test") or {}).get(tested))] if shown else []), _int(e["params"]),
              _int(e["bytes"]), _int(e["epochs"]), _secs(e["seconds"])] for e in r["leaderboard"]]
     title = f"leaderboard: the top {len(rows)} of {len(r['points'])} scored trials by {name}"
-    return title + "\n" + _table([head, *rows], right=range(2, 7))
+    if shown:
+        title += " (test: the kept models on the test split)"
+    return title + "\n" + _table([head, *rows], right=range(2, len(head)))
+
+
+def tested_metric(objective_name: str) -> str:
+    """The test metric that matches an objective: `val_accuracy` -> `accuracy`."""
+    return objective_name.removeprefix("val_")
 
 
 def _choice_table(r: dict) -> str:

@@ -217,6 +217,16 @@ class SearchHyperModel(ArchHyperModel):
         log = next(c for c in callbacks if isinstance(c, EpochLog))
         return {**best_metrics(log.epochs), **arch.cost()}
 
+    def evaluate(self, hp, model, split: str = "test") -> dict | None:
+        """`model`'s metrics on `split` ({name: value}), or None if the data has no such
+        split."""
+        if self.dataset.arrays(split) is None:
+            return None
+        batch_size = int(resolve(self.template, self.values(hp)).train.get("batch_size", 32))
+        metrics = model.evaluate(self.dataset.pipeline(split, batch_size), verbose=0,
+                                 return_dict=True)
+        return {name: float(value) for name, value in metrics.items()}
+
 
 def best_metrics(epochs: dict) -> dict:
     """{metric: its best value over the epochs} (max or min by the metric's name)."""
@@ -300,7 +310,23 @@ class _SearchTuner:
 
     def on_search_end(self):
         super().on_search_end()
+        self._test_kept_models()
         gc.unfreeze()
+
+    def _test_kept_models(self) -> None:
+        """Evaluate each kept model (the best `--keep` trials, at their best epoch) on the
+        test split, once: the test set plays no part in choosing them."""
+        untested = [self.oracle.get_trial(p.stem.removeprefix("trial_"))
+                    for p in sorted((self.results.dir / "models").glob("trial_*.keras"))]
+        untested = [t for t in untested if "test" not in self.results.record(t.trial_id)]
+        for trial in untested:
+            model = self.load_model(trial)  # built from its hps, its best epoch's weights
+            metrics = self.hypermodel.evaluate(trial.hyperparameters, model)
+            if metrics is None:
+                return
+            self.results.update(trial.trial_id, test=metrics)
+        if untested:
+            self.results.write(self)
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -545,21 +571,24 @@ class Results:
         return {"trial_id": trial.trial_id, "status": status,
                 "choices": _jsonable(tuner.hypermodel.choices(trial.hyperparameters)),
                 **{k: rec.get(k) for k in ("params", "bytes", "flops")},
-                "metrics": metrics, "score": _float(trial.score),
+                "metrics": metrics, "test": rec.get("test"), "score": _float(trial.score),
                 "epochs": rec.get("epochs"), "seconds": rec.get("seconds"),
                 "model": f"models/{model.name}" if model.exists() else None,
                 "reason": reason, "continues": values.get("tuner/trial_id")}
 
     def csv(self, rows: list[dict]) -> str:
         metrics = sorted({m for r in rows for m in r["metrics"]})
+        tests = sorted({m for r in rows for m in r["test"] or {}})
         hps = [h.name for h in self.template.hyperparameters]
         head = ["trial_id", "status", "score", "params", "bytes", "flops", "epochs", "seconds"]
         text = io.StringIO()
         writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(head + metrics + hps)
+        writer.writerow(head + metrics + [f"test_{m}" for m in tests] + hps)
         for r in rows:
-            writer.writerow([_cell(r[k]) for k in head] + [_cell(r["metrics"].get(m))
-                             for m in metrics] + [_cell(r["choices"].get(h)) for h in hps])
+            writer.writerow([_cell(r[k]) for k in head]
+                            + [_cell(r["metrics"].get(m)) for m in metrics]
+                            + [_cell((r["test"] or {}).get(m)) for m in tests]
+                            + [_cell(r["choices"].get(h)) for h in hps])
         return text.getvalue()
 
     # ---- progress
@@ -611,11 +640,19 @@ def _summary(results: dict, res: Results) -> str:
     text = (f"done: {_count(len(rows), 'trial')} ({counts['COMPLETED']} completed, "
             f"{counts['INVALID']} rejected before training, {counts['FAILED']} failed)")
     if best:
-        text += (f"; best trial {best['trial_id']}: {res.objective.name} {_num(best['score'])}, "
-                 f"{_num(best['params'])} params; {res.changes(best['choices']) or 'defaults'}")
+        text += (f"; best trial {best['trial_id']}: {res.objective.name} {_num(best['score'])}"
+                 f"{_test_part(best, res.objective.name)}, {_num(best['params'])} params; "
+                 f"{res.changes(best['choices']) or 'defaults'}")
         if best["model"]:
             text += f"; model {res.dir / best['model']}"
     return text
+
+
+def _test_part(row: dict, objective: str) -> str:
+    """`" (test accuracy 0.81)"` for an objective `val_accuracy` the trial was tested on."""
+    name = objective.removeprefix("val_")
+    value = (row.get("test") or {}).get(name)
+    return "" if value is None else f" (test {name} {_num(value)})"
 
 
 # ---------------------------------------------------------------- small helpers

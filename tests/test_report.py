@@ -276,6 +276,23 @@ def test_report_text_command(run, cli):
     assert "03  FAILED: ResourceExhaustedError" in out
 
 
+def test_leaderboard_shows_the_test_accuracy_of_tested_models(tmp_path, template, cli):
+    directory = tmp_path / "tested"
+    results = write_results(directory, template)
+    best = ranked(results)[0]
+    best["test"] = {"accuracy": 0.8125, "loss": 0.6}
+    (directory / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    out = cli("report", directory).stdout
+    assert "(test: the kept models on the test split)" in out
+    rows = out.split("leaderboard:")[1].split("\n\n")[0].splitlines()
+    assert rows[1].split()[:4] == ["rank", "trial", "val_accuracy", "test"]
+    assert rows[2].split()[3] == "0.8125" and rows[3].split()[3] == "-"
+    assert build_report(directory)["leaderboard"][0]["test"] == best["test"]
+    write_results(tmp_path / "untested", template)
+    plain = cli("report", tmp_path / "untested").stdout.split("leaderboard:")[1]
+    assert "test" not in plain.split("the choices")[0]
+
+
 def test_report_plot(run, tmp_path, cli):
     directory, _ = run
     png = tmp_path / "front.png"

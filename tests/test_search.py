@@ -132,6 +132,13 @@ def test_results_directory_holds_kt_project_models_and_logs(tiny, digits, tmp_pa
     assert all(t["model"] == f"models/trial_{t['trial_id']}.keras" for t in kept)
     model = keras.saving.load_model(tmp_path / kept[0]["model"])
     assert model.count_params() == kept[0]["params"]
+    # The kept models, and they alone, are evaluated on the test split once the search ends.
+    assert all((t["test"] is None) == (t["model"] is None) for t in results["trials"])
+    test = model.evaluate(digits.pipeline("test", 64), verbose=0, return_dict=True)
+    assert kept[0]["test"] == pytest.approx(test, rel=1e-4)
+    _, rows = read(tmp_path)
+    assert [float(r["test_accuracy"]) for r in rows if r["test_accuracy"]] == [
+        t["test"]["accuracy"] for t in results["trials"] if t["test"]]
     for t in done:  # TensorBoard, through Keras Tuner (which adds the HParams data)
         assert any((tmp_path / "logs" / t["trial_id"]).rglob("events.out.tfevents*"))
     oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("val_accuracy", "max"))
