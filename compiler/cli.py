@@ -299,6 +299,20 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
+def cmd_landmarks(args) -> int:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # MediaPipe imports TensorFlow
+    os.environ.setdefault("GLOG_minloglevel", "2")      # MediaPipe's own C++ log lines
+    from .data.landmarks import extract
+
+    summary = extract(args.images, args.out, depth_size=args.depth_size,
+                      overwrite=args.overwrite, log=lambda line: print(line, flush=True))
+    print(f"{summary.line()}; landmarks in {Path(args.out) / 'landmarks'}, depth maps in "
+          f"{Path(args.out) / 'depth'}")
+    return EXIT_OK
+
+
 def cmd_dot(args) -> int:
     from .dot import render_format
 
@@ -435,6 +449,17 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("-v", "--verbose", action="store_true",
                       help="show Keras's per-epoch output and failed trials' tracebacks")
     srch.set_defaults(run=cmd_search)
+
+    marks = sub.add_parser("landmarks", help="MediaPipe Face Mesh over an image folder: "
+                                             "landmark arrays and depth maps to train on")
+    marks.add_argument("images", metavar="IMAGES", help="a folder of images (class sub-folders "
+                                                        "are kept)")
+    marks.add_argument("--out", required=True, metavar="OUT",
+                       help="writes OUT/landmarks, OUT/depth and OUT/image")
+    marks.add_argument("--depth-size", type=int, default=256, metavar="N",
+                       help="the longer side of a depth map in pixels (default 256)")
+    marks.add_argument("--overwrite", action="store_true", help="redo images already done")
+    marks.set_defaults(run=cmd_landmarks)
 
     dot = sub.add_parser("dot", help="draw the template as Graphviz DOT (or SVG/PNG)")
     dot.add_argument("file", metavar="FILE", nargs="?")

@@ -16,6 +16,9 @@ Specs (`--data SPEC`):
 - `segmentation:DIR` -- DIR/images and DIR/masks, matched by name, split 80/20;
 - `mnist_boxes[:N]` -- the generated MNIST-with-boxes detection set (600 / 100 / 100).
 
+`archc.data.landmarks` makes landmark arrays and depth maps from face photographs with
+MediaPipe Face Mesh (`archc landmarks`), for `folder:` and `pairs:`.
+
 With a template, every input takes the template's shape (images resized, gray <-> RGB,
 flattened for a flat input) and y the form its loss wants; a template that cannot take the
 data is a DataError. TensorFlow is imported only when tf.data pipelines are made.

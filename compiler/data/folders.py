@@ -178,11 +178,12 @@ def load_folder(arg: str | None, ctx: Context) -> Source:
     if not arg:
         raise DataError("the data spec 'folder' needs a directory: folder:DIR")
     name, shape = ctx.single()
-    size, channels = ctx.image_size(name, shape)
     root = _check_dir(Path(arg).expanduser(), "data directory")
     classes = _class_dirs(root, ctx.spec)
     files = [(c, p) for c, d in enumerate(classes) for p in _files(d)]
-    reader = Reader(name, _kind([p for _, p in files], str(root)), size, channels)
+    kind = _kind([p for _, p in files], str(root))
+    size, channels = ctx.image_size(name, shape) if kind == "image" else (None, None)
+    reader = Reader(name, kind, size, channels)
     items, labels = [], []
     for label, path in files:
         item = reader.read(path)
