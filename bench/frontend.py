@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per figure (median)")
     parser.add_argument("--sizes", default="100,1000,10000", help="generated template lines")
     parser.add_argument("--output", type=Path, help="also write the Markdown here")
-    parser.add_argument("--repeats", default="250,500,1000,2000",
+    parser.add_argument("--repeats", default="125,250,500,1000",
                         help="N of the `repeat 1..N` rows (empty: none)")
     parser.add_argument("--skip-bundled", action="store_true")
     args = parser.parse_args(argv)

@@ -42,7 +42,15 @@ def _fmt(v) -> str:
 
 
 def _sorted(values) -> tuple:
-    return tuple(sorted(set(values), key=lambda v: (str(type(v)), v)))
+    """The distinct values, sorted by type name, then value. Values of one type (the usual
+    case) sort without a key: a long repeat range narrows a clause per repetition."""
+    unique = set(values)
+    if len({type(v) for v in unique}) == 1:
+        try:
+            return tuple(sorted(unique))
+        except TypeError:  # unorderable values of one type
+            pass
+    return tuple(sorted(unique, key=lambda v: (str(type(v)), v)))
 
 
 def clause(hp: str, values) -> Clause:

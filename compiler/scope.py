@@ -29,7 +29,8 @@ class Scope:
     def narrowed(self, hp: str, values: tuple) -> Scope:
         domains = dict(self.domains)
         if hp in domains:
-            values = tuple(v for v in domains[hp] if v in values)
+            allowed = _lookup(values)
+            values = tuple(v for v in domains[hp] if v in allowed)
         domains[hp] = values
         new = clause(hp, values)
         if any(c.hp == hp for c in self.condition):
@@ -165,3 +166,12 @@ def setting_problem(name: str, v) -> str | None:
 
 def optimizer_args(info) -> tuple:
     return tuple(info.arg_names)
+
+
+def _lookup(values: tuple):
+    """`values` as a set for O(1) membership (a long repeat range narrows with every count);
+    the tuple itself if some value is unhashable."""
+    try:
+        return set(values)
+    except TypeError:
+        return values

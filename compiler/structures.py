@@ -222,12 +222,13 @@ class StructureExpansion:
         current = x
         if max(cases) == 0:
             return x
+        every = sum(len(v) for v in cases.values())
         for k in range(max(cases)):
             hp_rep = "rep0" if node.shared else f"rep{k}"
             rep = replace(outer, hp_path=outer.hp_path + (name, hp_rep),
                           node_path=outer.node_path + (name, f"rep{k}"))
-            present = sum((vals for c, vals in cases.items() if c > k), ())
-            if hp and len(present) < sum(len(v) for v in cases.values()):
+            present = tuple(v for c, vals in cases.items() if c > k for v in vals)
+            if hp and len(present) < every:
                 rep = rep.narrowed(hp, present)
             if node.shared and k > 0:
                 rep = replace(rep, share=("/".join(rep.node_path),
@@ -475,3 +476,4 @@ class StructureExpansion:
             stage = replace(stage, label=label)
             return self.call(stage, x, env, scope)
         return self.stage(stage, x, env, scope)
+

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import keras
 import keras_tuner as kt
+import numpy as np
 import pytest
 
 import archc
@@ -249,6 +250,31 @@ def test_grid_enumerates_exactly_the_active_configurations(tiny, tmp_path):
     template = archc.load(tiny)
     tried = drive(kt.oracles.GridSearchOracle(SCORE, max_trials=100), template, tmp_path)
     assert len(set(tried)) == len(tried) == count_configurations(template)
+
+
+@pytest.mark.parametrize("kernel", ["matern", "rbf"])
+def test_quick_gaussian_process_predicts_what_scikit_learn_predicts(kernel):
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF
+
+    from archc.oracles import QuickPredictGPR
+
+    # Keras Tuner's regressor (a Matern kernel, whose point posterior archc computes itself);
+    # another kernel goes to scikit-learn's predict.
+    params = BayesianOracle(SCORE, max_trials=3, seed=1).gpr.get_params(deep=False)
+    if kernel == "rbf":
+        params["kernel"] = RBF()
+    rng = np.random.default_rng(0)
+    x, y = rng.random((12, 35)), rng.random(12)
+    quick = QuickPredictGPR(**params).fit(x, y)
+    plain = GaussianProcessRegressor(**params).fit(x, y)
+    assert (quick._point is None) == (kernel == "rbf")
+    for point in [*rng.random((20, 1, 35)), x[:1], rng.random((5, 35))]:
+        mean, std = quick.predict(point, return_std=True)
+        want_mean, want_std = plain.predict(point, return_std=True)
+        np.testing.assert_allclose(mean, want_mean, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(std, want_std, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(quick.predict(point), want_mean, rtol=1e-9, atol=1e-12)
 
 
 def test_bayesian_oracle_never_proposes_a_configuration_twice(tiny, tmp_path):
