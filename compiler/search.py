@@ -31,9 +31,9 @@ import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 from keras_tuner.src.engine import metrics_tracking
 
-from .diagnostics import ArchError, ShapeMismatch
+from .diagnostics import ArchError
 from .graph import Template
-from .hypermodel import ArchHyperModel, resolve_setting
+from .hypermodel import ArchHyperModel, Rejected, reason, resolve_setting
 from .lower import lower
 from .oracles import BayesianOracle, EvolutionOracle
 from .resolve import Architecture, active_values, resolve
@@ -46,11 +46,6 @@ MAX_CRASHES = 3  # trials in a row that raise (not rejected candidates) before t
 
 class SearchError(ArchError):
     """A search that cannot start or go on (a directory of another search, repeated crashes)."""
-
-
-class Rejected(kt.errors.FailedTrialError):
-    """A candidate rejected before training (infeasible, or over the budget): Keras Tuner
-    records the trial as FAILED and does not retry it; results.json says INVALID."""
 
 
 @dataclass
@@ -191,10 +186,8 @@ class SearchHyperModel(ArchHyperModel):
         """
         try:
             arch = resolve(self.template, self.values(hp))
-        except ShapeMismatch as exc:
-            raise Rejected(f"shape mismatch: {exc.message}") from None
-        except ArchError as exc:
-            raise Rejected(f"infeasible: {exc.message}") from None
+        except ArchError as exc:  # results.json says INVALID, with the reason
+            raise Rejected(reason(exc)) from None
         if self.max_params is not None and arch.params > self.max_params:
             raise Rejected(f"over budget: {arch.params:,} parameters > --max-params "
                            f"{self.max_params:,}")

@@ -143,6 +143,19 @@ def test_a_rerun_skips_what_is_done_and_overwrite_redoes_it(extracted, images):
     assert code == 0 and "4 faces found, 0 already done" in text
 
 
+def test_an_output_folder_inside_the_image_folder_is_not_read_as_images(images, tmp_path):
+    inside = tmp_path / "faces"
+    for path in images.rglob("*"):
+        if path.is_file() and "whole" in path.name:
+            (inside / path.relative_to(images)).parent.mkdir(parents=True, exist_ok=True)
+            (inside / path.relative_to(images)).write_bytes(path.read_bytes())
+    for _ in range(2):
+        code, text = run_cli("landmarks", inside, "--out", inside / "marks")
+        assert code == 0 and text.startswith("1 images:")
+    assert sorted(p.name for p in (inside / "marks").rglob("*.*")) == [
+        "whole.npy", "whole.png", "whole.png"]
+
+
 def test_the_outputs_train_mlp_auto_and_the_two_input_templates(extracted):
     out, _, _ = extracted
     marks = load_data(f"folder:{out / 'landmarks'}", template=archc.load("mlp_auto"))

@@ -202,6 +202,22 @@ def test_a_directory_of_another_search_is_refused(tiny, digits, tmp_path):
         run(tiny, tmp_path, digits, tuner="random", trials=1, epochs=1)
 
 
+def test_a_stock_keras_tuner_records_infeasible_candidates_as_failed(tiny, digits, tmp_path):
+    # Keras Tuner's own RandomSearch on the template's hypermodel: a skip around a layer of
+    # another width cannot be built; the trial fails with the reason, the search goes on.
+    x, y = digits.numpy("train")
+    tuner = kt.RandomSearch(archc.load(tiny).hypermodel(), objective="val_accuracy",
+                            max_trials=12, seed=3, directory=str(tmp_path), project_name="kt",
+                            max_consecutive_failed_trials=12)
+    tuner.search(x[:64], y[:64], validation_data=(x[:32], y[:32]), epochs=1, verbose=0)
+    trials = list(tuner.oracle.trials.values())
+    failed = [t for t in trials if t.status == "FAILED"]
+    assert failed and len(failed) < len(trials)
+    assert all("shape mismatch" in t.message for t in failed)
+    assert all(t.hyperparameters.values["extra"] and t.hyperparameters.values["skip"]
+               for t in failed)
+
+
 # ---------------------------------------------------------------- no waste
 
 

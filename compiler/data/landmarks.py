@@ -93,10 +93,13 @@ def depth_shape(height: int, width: int, longest: int = DEPTH_SIZE) -> tuple[int
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def images_under(root: Path) -> list[Path]:
-    """Every image file under `root` (sub-folders included), sorted."""
+def images_under(root: Path, skip: Path | None = None) -> list[Path]:
+    """Every image file under `root` (sub-folders included, hidden ones not), sorted; none
+    under `skip` (the output folder, when it lies inside `root`)."""
+    skip = skip.resolve() if skip is not None else None
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS
-                  and not any(part.startswith(".") for part in p.relative_to(root).parts))
+                  and not any(part.startswith(".") for part in p.relative_to(root).parts)
+                  and not (skip is not None and p.resolve().is_relative_to(skip)))
 
 
 def extract(images: str | Path, out: str | Path, depth_size: int = DEPTH_SIZE,
@@ -110,7 +113,7 @@ def extract(images: str | Path, out: str | Path, depth_size: int = DEPTH_SIZE,
     root, out = Path(images).expanduser(), Path(out).expanduser()
     if not root.is_dir():
         raise DataError(f"image folder '{root}' does not exist or is not a directory")
-    files = images_under(root)
+    files = images_under(root, skip=out)
     if not files:
         raise DataError(f"no images under '{root}'",
                         hint="extensions read: " + ", ".join(sorted(IMAGE_EXTS)))
