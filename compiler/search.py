@@ -36,6 +36,7 @@ from .graph import Template
 from .hypermodel import ArchHyperModel, Rejected, reason, resolve_setting
 from .lower import lower
 from .oracles import BayesianOracle, EvolutionOracle
+from .report import tested_metric
 from .resolve import Architecture, active_values, resolve
 from .space import _label, declare_space, default_values, from_kt
 
@@ -201,7 +202,7 @@ class SearchHyperModel(ArchHyperModel):
         """Train on the data; return each metric's best value over all the trial's epochs
         (those before a restart included: `EpochLog`) and the model's cost."""
         arch = resolve(self.template, self.values(hp))
-        batch_size = int(arch.train.get("batch_size", 32))
+        batch_size = _batch_size(arch)
         # Fresh pipelines (over the data set's cached arrays): a trial's batches then follow
         # the seed alone, not how many trials this process ran before it.
         train = self.dataset.pipeline("train", batch_size)
@@ -215,10 +216,14 @@ class SearchHyperModel(ArchHyperModel):
         split."""
         if self.dataset.arrays(split) is None:
             return None
-        batch_size = int(resolve(self.template, self.values(hp)).train.get("batch_size", 32))
+        batch_size = _batch_size(resolve(self.template, self.values(hp)))
         metrics = model.evaluate(self.dataset.pipeline(split, batch_size), verbose=0,
                                  return_dict=True)
         return {name: float(value) for name, value in metrics.items()}
+
+
+def _batch_size(arch: Architecture) -> int:
+    return int(arch.train.get("batch_size", 32))
 
 
 def best_metrics(epochs: dict) -> dict:
@@ -312,14 +317,13 @@ class _SearchTuner:
         untested = [self.oracle.get_trial(p.stem.removeprefix("trial_"))
                     for p in sorted((self.results.dir / "models").glob("trial_*.keras"))]
         untested = [t for t in untested if "test" not in self.results.record(t.trial_id)]
+        if not untested or self.hypermodel.dataset.arrays("test") is None:
+            return
         for trial in untested:
             model = self.load_model(trial)  # built from its hps, its best epoch's weights
-            metrics = self.hypermodel.evaluate(trial.hyperparameters, model)
-            if metrics is None:
-                return
-            self.results.update(trial.trial_id, test=metrics)
-        if untested:
-            self.results.write(self)
+            self.results.update(trial.trial_id,
+                                test=self.hypermodel.evaluate(trial.hyperparameters, model))
+        self.results.write(self)
 
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
@@ -643,7 +647,7 @@ def _summary(results: dict, res: Results) -> str:
 
 def _test_part(row: dict, objective: str) -> str:
     """`" (test accuracy 0.81)"` for an objective `val_accuracy` the trial was tested on."""
-    name = objective.removeprefix("val_")
+    name = tested_metric(objective)
     value = (row.get("test") or {}).get(name)
     return "" if value is None else f" (test {name} {_num(value)})"
 
