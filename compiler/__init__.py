@@ -5,29 +5,23 @@
     >>> template.name
     'squeezenet_se_auto'
 
-`load` imports neither TensorFlow nor Keras; `template.build(...)` does.
+`load` imports neither TensorFlow nor Keras; `template.build(...)` does. The stages are
+chained in `archc.pipeline`; this module only names its public parts.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-__all__ = ["load"]
+__all__ = ["Template", "load"]
 __version__ = "0.1.0"
 
+_PUBLIC = {"load", "Template"}
 
-def load(path_or_name: str | Path, params: dict | None = None,
-         inputs: dict[str, tuple] | None = None):
-    """A checked template from a file path or a bundled template's name.
 
-    Args:
-        path_or_name: `templates/x.arch`, or a bundled name such as `squeezenet_se_auto`.
-        params: values for the template's `param`s (e.g. `{"classes": 10}`).
-        inputs: input shapes overriding the declared ones (e.g. `{"image": (64, 64, 3)}`).
-    Raises:
-        archc.diagnostics.ArchError, ArchErrors: the template has faults.
-    """
-    from .cli import resolve_template
-    from .graph import build_graph
+def __getattr__(name: str):
+    """`archc.load` and `archc.Template`, imported on first use so that `import archc.cli`
+    (every `archc` command) does not pay for the front end it may not need."""
+    if name in _PUBLIC:
+        from . import pipeline
 
-    return build_graph(resolve_template(str(path_or_name)), params, inputs)
+        return getattr(pipeline, name)
+    raise AttributeError(f"module 'archc' has no attribute '{name}'")

@@ -12,6 +12,7 @@ import sys
 import traceback
 from pathlib import Path
 
+from . import pipeline
 from .diagnostics import ArchError, ArchErrors, render
 
 EXIT_OK, EXIT_TEMPLATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
@@ -19,20 +20,6 @@ EXIT_OK, EXIT_TEMPLATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 
 class UsageError(Exception):
     """A command-line mistake: exit code 2."""
-
-
-def resolve_template(name: str) -> Path:
-    """A path as given, else a bundled template by name (`squeezenet_se_auto`, `blocks/fire`)."""
-    from .graph import templates_dir
-
-    path = Path(name)
-    if path.exists() or path.suffix == ".arch" or "/" in name.rstrip("/") and path.suffix:
-        return path
-    bundled = templates_dir()
-    for candidate in (bundled / f"{name}.arch", bundled / "blocks" / f"{name}.arch"):
-        if candidate.is_file():
-            return candidate
-    return path
 
 
 def parse_assignments(items: list[str] | None) -> dict[str, object]:
@@ -60,23 +47,6 @@ def _scalar(raw: str):
     return raw
 
 
-def load_template(name: str, params: dict | None = None, inputs: dict | None = None):
-    from .graph import build_graph
-
-    return build_graph(resolve_template(name), params, inputs)
-
-
-def split_settings(name: str, settings: dict) -> tuple[dict, dict]:
-    """`--set` values for the template's params, and the rest (hyperparameters)."""
-    from . import ast
-    from .parse import parse_file
-
-    module = parse_file(resolve_template(name))
-    params = {d.name for d in module.of_type(ast.ParamDecl)}
-    return ({k: v for k, v in settings.items() if k in params},
-            {k: v for k, v in settings.items() if k not in params})
-
-
 def parse_inputs(items: list[str] | None) -> dict[str, tuple]:
     """`NAME=H,W,C` pairs."""
     out = {}
@@ -91,38 +61,14 @@ def parse_inputs(items: list[str] | None) -> dict[str, tuple]:
     return out
 
 
-def _warn_inactive(template, given: dict, chosen: dict) -> None:
-    """A value set for a hyperparameter that these choices leave inactive changes nothing."""
-    from .hyper import show_condition
-
-    for name in given:
-        if name not in chosen and name not in template.params:
-            condition = show_condition(template.hp(name).condition)
+def choose(template, hp_values: dict, seed: int | None):
+    """`pipeline.choose`, with a warning for each given hyperparameter it leaves inactive."""
+    arch = pipeline.choose(template, hp_values, seed)
+    if seed is None:
+        for name, condition in pipeline.inactive(template, hp_values, arch).items():
             print(f"warning: {name} is inactive with these choices (active when {condition}); "
                   "its value is ignored", file=sys.stderr)
-
-
-def choose(template, hp_values: dict, seed: int | None):
-    """Resolve the template at the given values, or at a random valid sample for `seed`
-    (further seeds drawn from it until a sample's shapes work, at most 100)."""
-    import random
-
-    from .resolve import resolve
-    from .space import sample
-
-    if seed is None:
-        arch = resolve(template, hp_values)
-        _warn_inactive(template, hp_values, arch.choices)
-        return arch
-    rng = random.Random(seed)
-    last = None
-    for _ in range(100):
-        values = {**sample(template, rng.randrange(2**31)), **hp_values}
-        try:
-            return resolve(template, values)
-        except ArchError as exc:
-            last = exc
-    raise last
+    return arch
 
 
 # ---------------------------------------------------------------- commands
@@ -133,48 +79,20 @@ def cmd_check(args) -> int:
     results, failed = [], False
     for name in args.files:
         try:
-            template = load_template(name, params)
-            check_default_shapes(template)
+            template = pipeline.load(name, params)
+            pipeline.check_defaults(template)
         except (ArchError, ArchErrors) as exc:
             failed = True
             _report(exc)
             results.append({"file": name, "ok": False, "errors": _errors_json(exc)})
             continue
-        summary = _summary(template)
+        summary = pipeline.check_summary(template)
         results.append({"file": name, "ok": True, **summary})
         if not args.json:
             print(_summary_line(name, summary))
     if args.json:
         print(json.dumps({"files": results}, indent=2))
     return EXIT_TEMPLATE if failed else EXIT_OK
-
-
-def check_default_shapes(template) -> None:
-    """Infer the shapes of the default configuration: a template whose baseline cannot be
-    built is wrong (shape inference only; Keras is not imported)."""
-    if template.is_library:
-        return
-    from .resolve import resolve
-
-    try:
-        resolve(template)
-    except ArchError as exc:
-        exc.message = f"at the defaults, {exc.message}"
-        raise
-
-
-def _summary(template) -> dict:
-    from .space import count_configurations
-
-    layers = sum(1 for _, d in template.graph.nodes(data=True) if d.get("kind") == "op")
-    count = count_configurations(template)
-    return {
-        "template": template.name, "library": template.is_library,
-        "inputs": {k: list(v) for k, v in template.inputs.items()},
-        "outputs": list(template.outputs), "layers": layers,
-        "hyperparameters": len(template.hyperparameters),
-        "configurations": count,
-    }
 
 
 def _summary_line(name: str, s: dict) -> str:
@@ -192,7 +110,7 @@ def _summary_line(name: str, s: dict) -> str:
 def cmd_space(args) -> int:
     from .space import describe, format_table
 
-    template = load_template(args.file, parse_assignments(args.set))
+    template = pipeline.load(args.file, parse_assignments(args.set))
     description = describe(template)
     if args.json:
         print(json.dumps(description, indent=2))
@@ -204,11 +122,11 @@ def cmd_space(args) -> int:
 def cmd_compile(args) -> int:
     from .lower import lower
 
-    params, hp_values = split_settings(args.file, parse_assignments(args.set))
-    template = load_template(args.file, params, parse_inputs(args.input))
+    template, hp_values = pipeline.load_with_settings(
+        args.file, parse_assignments(args.set), parse_inputs(args.input))
     arch = choose(template, hp_values, args.sample)
     model = lower(arch)
-    summary = compile_summary(arch, model)
+    summary = pipeline.compile_summary(arch, model)
     if args.output:
         summary["file"], summary["file_bytes"] = save_model(model, args.output)
     if args.json:
@@ -216,27 +134,6 @@ def cmd_compile(args) -> int:
     else:
         print(format_compile(summary))
     return EXIT_OK
-
-
-def compile_summary(arch, model) -> dict:
-    """The facts `archc compile` reports, from the concrete graph and the Keras model."""
-    from .lower import layer_name
-
-    g = arch.graph
-    def keras_layer(n):
-        return model.get_layer(layer_name(g.nodes[n]["shares"] or n))
-
-    layers = [{"name": layer_name(n), "node": n, "type": type(keras_layer(n)).__name__,
-               "output_shape": [None, *g.nodes[n]["shape"]],
-               "params": 0 if g.nodes[n]["shares"] else g.nodes[n]["params"],
-               "shares": g.nodes[n]["shares"]} for n in arch.layers()]
-    return {
-        "template": arch.template.name, **arch.cost(), "keras_params": model.count_params(),
-        "choices": arch.choices,
-        "inputs": {k: [None, *v] for k, v in arch.inputs.items()},
-        "outputs": {k: [None, *g.nodes[v]["shape"]] for k, v in arch.outputs.items()},
-        "train": arch.train, "layers": layers,
-    }
 
 
 def format_compile(s: dict) -> str:
@@ -333,8 +230,7 @@ def _template_dot(args) -> str:
 
     if args.file is None:
         raise UsageError("dot needs a template FILE, or --trial DIR ID")
-    params, hp_values = split_settings(args.file, parse_assignments(args.set))
-    template = load_template(args.file, params)
+    template, hp_values = pipeline.load_with_settings(args.file, parse_assignments(args.set))
     if hp_values or args.sample is not None:
         from .dot import architecture_to_dot
 

@@ -49,15 +49,17 @@ from .scope import (
 from .structures import StructureExpansion
 from .values import Sym, Tensor
 
-__all__ = ["Expander", "Loaded", "Template", "build_graph", "load", "templates_dir"]
+__all__ = ["Expander", "Loaded", "TemplateGraph", "build_graph", "load", "templates_dir"]
 
 MAX_DEPTH = 32
 TRAIN_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "metrics")
 
 
 @dataclass
-class Template:
-    """A checked template: its graph, hyperparameters, inputs, outputs and training settings."""
+class TemplateGraph:
+    """A checked template as plain data: its graph, hyperparameters, inputs, outputs and
+    training settings. The stages that consume it (space, resolve, lower, draw, search) take
+    it as an argument; `pipeline.Template` adds the verbs that chain them."""
 
     name: str
     path: str
@@ -78,55 +80,26 @@ class Template:
     def hp(self, name: str) -> HpSpec:
         return next(h for h in self.hyperparameters if h.name == name)
 
-    def resolve(self, values=None):
-        """The concrete architecture for `values` (a mapping, a kt.HyperParameters, or None
-        for the defaults): see resolve.py."""
-        from .resolve import resolve
-
-        return resolve(self, values)
-
-    def build(self, values=None, compile: bool = True):
-        """A keras.Model for `values`, compiled with the template's training settings."""
-        from .lower import lower
-
-        return lower(self.resolve(values), compile=compile)
-
-    def cost(self, values=None) -> dict[str, int]:
-        """Parameters, float32 bytes, FLOPs (multiply-adds) and peak activation bytes."""
-        return self.resolve(values).cost()
-
-    def space(self):
-        """The keras_tuner.HyperParameters of this template, conditions included."""
-        from .space import declare_space
-
-        return declare_space(self)
-
-    def hypermodel(self):
-        """A keras_tuner.HyperModel that any Keras Tuner tuner can search."""
-        from .hypermodel import ArchHyperModel
-
-        return ArchHyperModel(self)
-
 
 # ---------------------------------------------------------------- entry point
 
 
-def build_graph(path: str | Path, params: dict | None = None,
-                inputs: dict[str, tuple] | None = None) -> Template:
+def build_graph(path: str | Path | Loaded, params: dict | None = None,
+                inputs: dict[str, tuple] | None = None) -> TemplateGraph:
     """Load, expand and check a template file.
 
     Args:
-        path: an .arch file.
+        path: an .arch file, or one already loaded (`imports.load`): it is not parsed again.
         params: values for the template's `param`s, overriding their defaults.
         inputs: shapes for the template's inputs, overriding the declared ones.
     Returns:
-        The Template with its graph and hyperparameters.
+        The TemplateGraph with its graph and hyperparameters.
     Raises:
         ArchError: a fault found while loading or parsing.
         ArchErrors: every fault found while expanding and checking.
     """
     with gc_paused():
-        loaded = load(path)
+        loaded = path if isinstance(path, Loaded) else load(path)
         expander = Expander(loaded, params or {}, inputs or {})
         return expander.run()
 
@@ -185,7 +158,7 @@ class Expander(StructureExpansion, ExpressionEvaluation):
             self.errors.append(err)
 
     # ---- top level
-    def run(self) -> Template:
+    def run(self) -> TemplateGraph:
         decls = self.module.declarations
         if not decls:
             raise StructureError("empty file: expected a template or blocks",
@@ -205,9 +178,9 @@ class Expander(StructureExpansion, ExpressionEvaluation):
             raise ArchErrors(self.errors)
         name = header[0].name if header else Path(self.module.path).stem
         self.g.graph["name"] = name
-        return Template(name, self.module.path, self.g, list(self.hps.values()), self.inputs,
-                        self.outputs, train, self.params, self.loaded.sources,
-                        is_library=not graphs, train_options=self.train_options)
+        return TemplateGraph(name, self.module.path, self.g, list(self.hps.values()),
+                             self.inputs, self.outputs, train, self.params, self.loaded.sources,
+                             is_library=not graphs, train_options=self.train_options)
 
     def _check_header(self, header, graphs) -> None:
         for extra in header[1:]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras_tuner as kt
 
 from .diagnostics import ArchError, ShapeMismatch
-from .graph import Template
+from .graph import TemplateGraph
 from .lower import lower
 from .resolve import resolve
 from .space import declare_space, from_kt
@@ -25,7 +25,7 @@ class ArchHyperModel(kt.HyperModel):
     """Declares the template's conditional space into the tuner's `hp`, then builds the model
     of the values the tuner chose. `fit` uses the template's batch size unless given one."""
 
-    def __init__(self, template: Template, name: str | None = None, tunable: bool = True):
+    def __init__(self, template: TemplateGraph, name: str | None = None, tunable: bool = True):
         super().__init__(name=name or template.name, tunable=tunable)
         self.template = template
 
@@ -81,7 +81,7 @@ def _arrays(args, kwargs) -> bool:
     return hasattr(x, "shape") or isinstance(x, list | tuple | dict)
 
 
-def resolve_setting(template: Template, key: str, values: dict):
+def resolve_setting(template: TemplateGraph, key: str, values: dict):
     from .resolve import active_values
     from .values import evaluate
 

@@ -13,6 +13,7 @@ import math
 import sys
 from pathlib import Path
 
+from . import pipeline
 from .diagnostics import ArchError, ArchErrors, did_you_mean
 
 INACTIVE = "-"
@@ -134,15 +135,15 @@ def template_ref(results: dict, directory: str | Path) -> str:
 
 
 def load_template(results: dict, directory: str | Path, ref: str | None = None,
-                  params: dict | None = None):
-    """The template the search explored, with the params and inputs it recorded (if any)."""
-    from .cli import load_template as load
-
+                  params: dict | None = None, source=None):
+    """The template the search explored, with the params and inputs it recorded (if any);
+    `source`: `ref` already read (`pipeline.read`)."""
     same = ref is None or Path(ref).stem == results.get("template")
     recorded = (results.get("params") or {}) if same else {}
     inputs = results.get("inputs") if same else None
     inputs = {k: tuple(v) for k, v in inputs.items()} if isinstance(inputs, dict) else None
-    return load(ref or template_ref(results, directory), {**recorded, **(params or {})}, inputs)
+    return pipeline.load(source or ref or template_ref(results, directory),
+                         {**recorded, **(params or {})}, inputs)
 
 
 def _template_or_none(results: dict, directory: str | Path):
@@ -734,8 +735,9 @@ def trial_dot(directory: str | Path, trial_id: str, template: str | None = None,
     results = load_results(directory)
     trial = find_trial(results, trial_id)
     choices = trial_choices(trial)
-    params = _params_only(template or template_ref(results, directory), settings or {})
-    loaded = load_template(results, directory, template, params)
+    source = pipeline.read(template or template_ref(results, directory))
+    params = _params_only(source, settings or {})
+    loaded = load_template(results, directory, template, params, source)
     title = _trial_title(results, directory, trial)
     if template is not None:
         _warn_other_template(loaded, results)
@@ -747,12 +749,8 @@ def trial_dot(directory: str | Path, trial_id: str, template: str | None = None,
     return _retitle(architecture_to_dot(arch), title)
 
 
-def _params_only(ref: str, settings: dict) -> dict:
-    from .cli import split_settings
-
-    if not settings:
-        return {}
-    params, hp_values = split_settings(ref, settings)
+def _params_only(source, settings: dict) -> dict:
+    params, hp_values = pipeline.split(pipeline.param_names(source), settings)
     if hp_values:
         raise ReportError(f"--set {next(iter(hp_values))}=...: the trial fixes its "
                           "hyperparameters", hint="with --trial, --set gives template params only")

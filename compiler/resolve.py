@@ -17,7 +17,7 @@ import networkx as nx
 
 from . import ops, shapes
 from .diagnostics import ArchError, RangeError, ShapeMismatch, UnknownName, did_you_mean
-from .graph import Template
+from .graph import TemplateGraph
 from .hyper import holds
 from .values import Sym, evaluate
 
@@ -27,7 +27,7 @@ class Architecture:
     """One concrete network: a DAG of op nodes (attrs: op, args, inputs, shape, params, flops,
     pos, shares), its inputs and outputs, the active choices and the training settings."""
 
-    template: Template
+    template: TemplateGraph
     graph: nx.DiGraph
     choices: dict[str, object]
     inputs: dict[str, tuple]
@@ -73,7 +73,7 @@ class Architecture:
         return [n for n in nx.topological_sort(self.graph) if self.graph.nodes[n]["op"] != "input"]
 
 
-def active_values(template: Template, values=None) -> dict[str, object]:
+def active_values(template: TemplateGraph, values=None) -> dict[str, object]:
     """The active hyperparameters and their values (given ones, else defaults).
 
     Raises:
@@ -114,7 +114,7 @@ def _checked_value(hp, value):
     raise RangeError(f"{hp.name} = {value!r} is not one of its values ({allowed})", None)
 
 
-def resolve(template: Template, values=None) -> Architecture:
+def resolve(template: TemplateGraph, values=None) -> Architecture:
     """Decide every structure of `template` for `values` and infer shapes and costs.
 
     Raises:
@@ -142,7 +142,7 @@ def _live_subgraph(g: nx.MultiDiGraph, chosen: dict) -> nx.MultiDiGraph:
     return live
 
 
-def _train_settings(template: Template, chosen: dict) -> tuple[dict, dict]:
+def _train_settings(template: TemplateGraph, chosen: dict) -> tuple[dict, dict]:
     train = {k: evaluate(v, chosen, None, template.params) for k, v in template.train.items()}
     options = dict(template.train_options)
     for hp in template.hyperparameters:
@@ -165,7 +165,7 @@ def _shape_refs(value) -> list[str]:
 class _Evaluator:
     """Demand-driven evaluation of the live template graph (an explicit stack, no recursion)."""
 
-    def __init__(self, template: Template, live: nx.MultiDiGraph, chosen: dict):
+    def __init__(self, template: TemplateGraph, live: nx.MultiDiGraph, chosen: dict):
         self.template = template
         self.g = live
         self.chosen = chosen

@@ -31,8 +31,10 @@ import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 from keras_tuner.src.engine import metrics_tracking
 
+from . import pipeline
+from .data import load_data
 from .diagnostics import ArchError
-from .graph import Template
+from .graph import TemplateGraph as Template
 from .hypermodel import ArchHyperModel, Rejected, reason, resolve_setting
 from .lower import lower
 from .oracles import BayesianOracle, EvolutionOracle
@@ -84,8 +86,10 @@ def search(template: str, data: str, directory, settings: Settings | None = None
     settings = settings or Settings()
     if settings.tuner not in TUNERS:
         raise SearchError(f"expected a tuner among {', '.join(TUNERS)}, found '{settings.tuner}'")
-    ds = dataset or _load_data(template, data, settings)
-    fitted = fit_template(template, ds)
+    loaded = pipeline.load(template)
+    ds = dataset or load_data(data, fraction=settings.fraction, seed=settings.seed or 0,
+                              template=loaded)
+    fitted = ds.adapt(loaded)
     objective = make_objective(settings.objective, fitted, ds)
     results = Results(Path(directory), fitted, data, settings, objective)
     results.prepare()
@@ -106,24 +110,6 @@ def search(template: str, data: str, directory, settings: Settings | None = None
 
 
 # ---------------------------------------------------------------- template, data, objective
-
-
-def _load_data(template: str, data: str, settings: Settings):
-    import archc
-    from archc.data import load_data
-
-    return load_data(data, fraction=settings.fraction, seed=settings.seed or 0,
-                     template=archc.load(template))
-
-
-def fit_template(name: str, ds) -> Template:
-    """The template with its inputs taken from the data and `classes` (if it has that param)
-    set to the data's number of classes."""
-    import archc
-
-    base = archc.load(name)
-    params = {"classes": ds.classes} if "classes" in base.params and ds.classes else None
-    return archc.load(name, params=params, inputs=dict(ds.inputs))
 
 
 def make_objective(name: str | None, template: Template, ds) -> kt.Objective:

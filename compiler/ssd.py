@@ -94,7 +94,7 @@ def feature_maps_of(obj) -> list[tuple[int, int]]:
     """The (H, W) of the feature maps an SSD model predicts from: of the `ssd_decode` layer
     of a Keras model, of the `ssd_decode` node of an `Architecture`, or of a `Template` at
     its defaults."""
-    from .graph import Template
+    from .graph import TemplateGraph as Template
     from .resolve import Architecture
 
     if isinstance(obj, Template):
@@ -121,7 +121,7 @@ def _maps_of(configured, shapes) -> list[tuple[int, int]]:
 def anchors_for(obj) -> np.ndarray:
     """The anchors of a Keras model, `Architecture` or `Template` (see `feature_maps_of`),
     with the scales and ratios its `ssd_decode` was given."""
-    from .graph import Template
+    from .graph import TemplateGraph as Template
     from .resolve import Architecture
 
     if isinstance(obj, Template):

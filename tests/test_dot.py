@@ -21,7 +21,8 @@ import pytest
 import archc
 from archc import dot
 from archc.diagnostics import ArchError, ArchErrors, SourcePos
-from archc.graph import Template, build_graph, templates_dir
+from archc.graph import TemplateGraph as Template
+from archc.graph import build_graph, templates_dir
 from archc.hyper import HpSpec, clause
 from archc.space import sample
 

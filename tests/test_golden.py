@@ -12,10 +12,10 @@ import keras
 import pytest
 
 import archc
-from archc.cli import compile_summary
 from archc.dot import to_dot
 from archc.graph import templates_dir
 from archc.lower import lower
+from archc.pipeline import compile_summary
 from archc.space import describe
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -378,11 +378,9 @@ class Dataset:
     # ---- templates
 
     def adapt(self, template):
-        """The template re-loaded for this data: its inputs set to `inputs` and its
-        `classes` param (when it has one) to `classes`."""
-        import archc
-
-        params = dict(getattr(template, "params", {}) or {})
-        if "classes" in params and self.classes is not None:
+        """The template (a `pipeline.Template`) expanded again for this data: its inputs set
+        to `inputs` and its `classes` param (when it has one) to `classes`."""
+        params = {}
+        if "classes" in template.params and self.classes is not None:
             params["classes"] = self.classes
-        return archc.load(template.path, params=params or None, inputs=self.inputs)
+        return template.reconfigure(params=params, inputs=self.inputs)

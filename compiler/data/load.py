@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import import_module
 
+from .. import pipeline
 from ..diagnostics import did_you_mean
 from .context import Context
 from .dataset import Dataset, Source, label_mode, split_source, stratified_subsample, target_shape
@@ -61,9 +62,7 @@ def parse_spec(spec: str) -> tuple[Spec, str | None]:
 def _template(template):
     if template is None or hasattr(template, "inputs"):
         return template
-    import archc
-
-    return archc.load(template)
+    return pipeline.load(template)
 
 
 def load_data(spec: str = "digits", *, fraction: float = 1.0, seed: int = 0,
