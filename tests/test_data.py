@@ -516,3 +516,21 @@ def test_template_that_cannot_take_the_data():
     with pytest.raises(DataError, match=r"input 'x' has shape \[65\], but the data 'd' gives "
                                         r"images of shape \[8, 8, 1\]"):
         archc.data.target_shape("x", archc.data.Input("image", (8, 8, 1)), (65,), "t", "d")
+
+
+@pytest.mark.parametrize("name", sorted(archc.data.SPECS))
+def test_every_data_spec_is_complete(name):
+    """A data adapter is one row of `SPECS`: its loader exists and takes what the row says,
+    its usage starts with its name, and the package docstring and docs/search.md list it."""
+    import inspect
+
+    from archc.data import load
+
+    spec = archc.data.SPECS[name]
+    assert spec.arg in load.ARG_KINDS
+    assert spec.usage.split("[")[0].split(":")[0] == name
+    parameters = inspect.signature(spec.loader_function()).parameters
+    assert len(parameters) == 2 + spec.takes_template
+    assert f"`{spec.usage}" in archc.data.__doc__
+    docs = (Path(__file__).parent.parent / "docs" / "search.md").read_text(encoding="utf-8")
+    assert f"`{spec.usage}`" in docs

@@ -20,13 +20,20 @@ class Spec:
 
     name: str
     loader: str
-    arg: str          # "none", "optional" or "required"
+    arg: str          # one of ARG_KINDS
     usage: str
+    takes_template: bool = False  # the loader needs the template (an SSD head's anchors)
+
+    def loader_function(self):
+        module, function = self.loader.split(":")
+        return getattr(import_module(f".{module}", __package__), function)
 
     def load(self, arg, ctx, template):
-        module, function = self.loader.split(":")
-        loader = getattr(import_module(f".{module}", __package__), function)
-        return loader(arg, ctx, template) if self.name == "mnist_boxes" else loader(arg, ctx)
+        extra = (template,) if self.takes_template else ()
+        return self.loader_function()(arg, ctx, *extra)
+
+
+ARG_KINDS = ("none", "optional", "required")
 
 
 SPECS: dict[str, Spec] = {s.name: s for s in (
@@ -36,7 +43,8 @@ SPECS: dict[str, Spec] = {s.name: s for s in (
     Spec("folder", "folders:load_folder", "required", "folder:DIR"),
     Spec("pairs", "folders:load_pairs", "required", "pairs:DIR"),
     Spec("segmentation", "folders:load_segmentation", "required", "segmentation:DIR"),
-    Spec("mnist_boxes", "boxes:load_mnist_boxes", "optional", "mnist_boxes[:N]"),
+    Spec("mnist_boxes", "boxes:load_mnist_boxes", "optional", "mnist_boxes[:N]",
+         takes_template=True),
 )}
 
 
