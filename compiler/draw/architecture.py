@@ -251,13 +251,14 @@ class _ArchDrawing:
 
     # ---- title
 
-    def title(self) -> Left:
+    def title(self) -> list[str]:
+        """The template's name, the choices that differ from their defaults, the totals."""
         arch = self.arch
         layers = sum(1 for _, d in self.g.nodes(data=True) if d["op"] != "input")
         totals = (f"{arch.params:,} parameters, {_count(arch.flops)} multiply-adds (FLOPs), "
                   f"{layers} layers")
         chosen = chosen_lines(arch.template.hyperparameters, arch.choices, "choices: ")
-        return Left("\n".join([f"{arch.template.name}: one architecture", *chosen, totals]))
+        return [f"{arch.template.name}: one architecture", *chosen, totals]
 
 
 def _tooltip(n: str, d: dict) -> str:

@@ -1,6 +1,6 @@
-"""What both drawings share -> DOT: the house style (fonts, colours, the look of inputs,
-outputs, layers and clusters), label wrapping, the `name=value` lines of a title, and the one
-`digraph` writer both drawings go through."""
+"""Kinds of nodes and clusters, labels and titles -> their look in the house style both
+drawings share (fonts, colours, shapes), label lines wrapped, and the drawing's DOT text
+through the one `digraph` writer."""
 
 from __future__ import annotations
 
@@ -39,9 +39,11 @@ NODE_ATTRS = dict(fontname="Helvetica", fontsize="10", margin="0.08,0.03", heigh
 EDGE_ATTRS = dict(fontname="Helvetica", fontsize="8", arrowsize="0.6", color="#444444")
 
 
-def drawing(name: str, title: Left, body: Iterable[str]) -> str:
-    """The DOT text of a drawing in the house style: its title on top, then `body`."""
-    return digraph(name, {**GRAPH_ATTRS, "label": title}, NODE_ATTRS, EDGE_ATTRS, body)
+def drawing(name: str, title: Iterable[str], body: Iterable[str]) -> str:
+    """The DOT text of a drawing in the house style: the title's lines on top (left-justified),
+    then `body`'s statements."""
+    label = Left("\n".join(title))
+    return digraph(name, {**GRAPH_ATTRS, "label": label}, NODE_ATTRS, EDGE_ATTRS, body)
 
 
 # ---------------------------------------------------------------- looks

@@ -81,18 +81,18 @@ def _template_dot(template, choices: dict | None) -> str:
     drawn = view(template, choices)
     title = _title(template, drawn)
     if choices is not None and drawn.g.number_of_nodes():
-        title = Left(title + "\n" + "\n".join(chosen_lines(template.hyperparameters, choices,
-                                                            "highlighted: ")))
+        title += chosen_lines(template.hyperparameters, choices, "highlighted: ")
     return drawing(template.name, title, _body(drawn) + _edges(drawn))
 
 
-def _title(template, drawn: View) -> Left:
+def _title(template, drawn: View) -> list[str]:
+    """The template's name and its global hyperparameters that no cluster shows."""
     if drawn.g.number_of_nodes() == 0:
-        return Left(f"{template.name}: a block library, no graph")
+        return [f"{template.name}: a block library, no graph"]
     shown = {info.get("hp") for info in drawn.clusters.values() if info["kind"] != Cluster.IF}
     free = [f"{h} ∈ {domain(spec)}" for h, spec in drawn.hps.items()
             if "/" not in h and h not in shown]
-    return Left("\n".join([str(template.name), *free]))
+    return [str(template.name), *free]
 
 
 # ---------------------------------------------------------------- clusters
