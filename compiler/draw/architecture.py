@@ -89,9 +89,11 @@ class _ArchDrawing:
         return True
 
     def _layout(self, cluster_of: dict):
+        """Where layers and outputs are drawn, each shown cluster's children, head and notes;
+        a cluster holding nothing but one other is drawn as one (`first: fire_se › fire`)."""
         hidden = {cid for cid in self.clusters if not self._shown(cid)}
         place, children = placement(self.g, cluster_of, self.clusters, hidden)
-        place.setdefault(None, []).extend(self.outputs.values())
+        place.setdefault(None, []).extend(self.outputs.values())  # after the top-level layers
         shown = [cid for cid in self.clusters if cid not in hidden]  # parents before children
         heads = {cid: self._head(cid) for cid in shown}
         notes = {cid: self._notes(cid) for cid in shown}
