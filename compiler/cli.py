@@ -211,7 +211,7 @@ def cmd_landmarks(args) -> int:
 
 
 def cmd_dot(args) -> int:
-    from .dot import render_format
+    from .draw import render_format
 
     text = _trial_dot(args) if args.trial else _template_dot(args)
     data = text.encode() if args.format == "dot" else render_format(text, args.format)
@@ -226,13 +226,13 @@ def cmd_dot(args) -> int:
 
 def _template_dot(args) -> str:
     """The template, or with --set/--sample one of its architectures."""
-    from .dot import to_dot
+    from .draw import to_dot
 
     if args.file is None:
         raise UsageError("dot needs a template FILE, or --trial DIR ID")
     template, hp_values = pipeline.load_with_settings(args.file, parse_assignments(args.set))
     if hp_values or args.sample is not None:
-        from .dot import architecture_to_dot
+        from .draw import architecture_to_dot
 
         return architecture_to_dot(choose(template, hp_values, args.sample))
     return to_dot(template)

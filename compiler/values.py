@@ -12,6 +12,8 @@ import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from . import text
+
 BINARY = {
     "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
     "//": operator.floordiv, "%": operator.mod, "**": operator.pow,
@@ -64,18 +66,15 @@ class Sym:
 
 
 def show(value) -> str:
-    """Source-like text of a value, for DOT labels and messages."""
+    """Source-like text of a value, for DOT labels and messages: symbols as written, constants
+    as `text.value` spells them (a tuple without the one-element comma)."""
     if isinstance(value, Sym):
         return _show_sym(value)
     if isinstance(value, Tensor):
         return value.node
     if isinstance(value, tuple):
         return "(" + ", ".join(show(v) for v in value) + ")"
-    if isinstance(value, bool) or value is None:
-        return {True: "true", False: "false", None: "none"}[value]
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+    return text.value(value)
 
 
 def _show_sym(s: Sym) -> str:

@@ -1,4 +1,4 @@
-"""`archc.dot`: template graphs drawn as Graphviz DOT, and DOT rendered by the `dot` program.
+"""`archc.draw`: template graphs drawn as Graphviz DOT, and DOT rendered by the `dot` program.
 
 Graphviz is needed to check that `dot` accepts the text: without it these checks skip on a
 workstation but fail under CI (`.ci/run` installs graphviz, so a missing `dot` there is a bug).
@@ -19,12 +19,14 @@ import networkx as nx
 import pytest
 
 import archc
-from archc import dot
+from archc import draw as dot
 from archc.diagnostics import ArchError, ArchErrors, SourcePos
+from archc.draw import common, graphviz
 from archc.graph import TemplateGraph as Template
 from archc.graph import build_graph, templates_dir
 from archc.hyper import HpSpec, clause
 from archc.space import sample
+from archc.text import shape as shape_text
 
 FIRE = """
 block fire(s, e) {
@@ -203,7 +205,7 @@ def test_to_dot_is_deterministic_and_leaves_the_template_alone(tmp_path, name):
 
 def test_to_dot_does_not_depend_on_hash_seeds(tmp_path):
     path = write_template(tmp_path, SQUEEZE)
-    code = ("import sys; from archc.graph import build_graph; from archc.dot import to_dot; "
+    code = ("import sys; from archc.graph import build_graph; from archc.draw import to_dot; "
             "sys.stdout.write(to_dot(build_graph(sys.argv[1])))")
     outputs = []
     for seed in ("1", "2"):
@@ -274,7 +276,7 @@ def test_skip_connections_are_dashed_edges(tmp_path):
     assert len(skips) == 6
     for u, v in skips:
         line = edge_line(text, u, v)
-        assert 'style="dashed"' in line and dot.SKIP_COLOUR in line
+        assert 'style="dashed"' in line and common.SKIP_COLOUR in line
 
 
 def test_an_optional_residual_labels_its_skip_and_dashes_its_add(tmp_path):
@@ -368,6 +370,14 @@ def test_quote_escapes(raw, quoted):
     assert dot.quote(raw) == quoted
 
 
+@pytest.mark.parametrize("module", ["dot", "common"])
+def test_doctests(module):
+    import doctest
+    import importlib
+
+    assert doctest.testmod(importlib.import_module(f"archc.draw.{module}")).failed == 0
+
+
 def odd_template() -> Template:
     """A hand-made graph whose names hold quotes, backslashes, slashes and newlines."""
     pos = SourcePos("odd.arch", 1, 1)
@@ -425,7 +435,7 @@ def test_render_format_without_dot_on_the_path(monkeypatch, tmp_path):
 
 
 def test_render_format_when_which_finds_nothing(monkeypatch):
-    monkeypatch.setattr(dot.shutil, "which", lambda name: None)
+    monkeypatch.setattr(graphviz.shutil, "which", lambda name: None)
     with pytest.raises(dot.ToolMissing, match="Graphviz 'dot' is not installed"):
         dot.render_format("digraph { a }", "png")
 
@@ -442,7 +452,7 @@ def test_a_dot_that_cannot_run_is_reported(monkeypatch, tmp_path):
     fake = tmp_path / "dot"
     fake.write_text("not a program")
     fake.chmod(0o644)
-    monkeypatch.setattr(dot.shutil, "which", lambda name: str(fake))
+    monkeypatch.setattr(graphviz.shutil, "which", lambda name: str(fake))
     with pytest.raises(dot.ToolFailed, match="cannot run Graphviz 'dot'"):
         dot.render_format("digraph { a }", "svg")
 
@@ -529,12 +539,12 @@ def test_architecture_drawing_is_deterministic_and_accepted(name, seed):
     for node, data in arch.graph.nodes(data=True):
         line = node_line(text, node)
         if data["op"] != "input" and "⊕" not in line:
-            assert dot._shape(data["shape"]) in label_of(line), node
+            assert shape_text(data["shape"]) in label_of(line), node
     assert_dot_accepts(text, f"{name} at seed {seed}")
 
 
 def test_architecture_drawing_does_not_depend_on_hash_seeds():
-    code = ("import sys, archc; from archc.dot import architecture_to_dot; "
+    code = ("import sys, archc; from archc.draw import architecture_to_dot; "
             "from archc.space import sample; t = archc.load('squeezenet_sem_auto'); "
             "sys.stdout.write(architecture_to_dot(t.resolve(sample(t, 1))))")
     outputs = []
@@ -586,7 +596,7 @@ def test_residual_adds_are_circles_with_a_dashed_skip():
                              "group1/rep0/first/se/multiply")]:
         assert 'label="⊕", shape="circle"' in node_line(text, add)
         assert 'style="dashed"' in edge_line(text, skip, add)
-        assert dot.SKIP_COLOUR in edge_line(text, skip, add)
+        assert common.SKIP_COLOUR in edge_line(text, skip, add)
         assert "style" not in edge_line(text, body, add)
 
 
@@ -620,12 +630,12 @@ def test_shared_replicas_are_marked():
     tied = labels_with(text, "= rep0's layers (tied)")
     assert len(tied) == 2
     for cluster in tied:
-        assert "dashed" in cluster["style"] and cluster["color"] == dot.SHARED_COLOUR
+        assert "dashed" in cluster["style"] and cluster["color"] == common.SHARED_COLOUR
     assert labels_with(text, "rep_B3_3 ×3\\lone set of weights")
     assert not labels_with(text, "rep_B4_3 ×1\\lone set of weights")
     for k in (1, 2):
         line = node_line(text, f"rep_B3_3/rep{k}/B3_3/bottleneck/conv2d")
-        assert "dashed" in line and dot.SHARED_COLOUR in line
+        assert "dashed" in line and common.SHARED_COLOUR in line
         assert label_of(line).endswith("\\nweights of rep0")
         assert "reuses the layer of rep_B3_3/rep0/B3_3/bottleneck/conv2d" in line
     original = node_line(text, "rep_B3_3/rep0/B3_3/bottleneck/conv2d")
@@ -696,11 +706,11 @@ def test_highlight_greys_out_what_the_choices_leave_out():
         assert "not chosen" not in lines[n] and 'penwidth="2"' in lines[n], n
     for n in ("group1/rep1/first/fire/squeeze", "pool1/max_pool2d", "group1/rep0/add",
               "group1/rep0/first/se/dense"):
-        assert dot.GREY_LINE in lines[n] and "dotted" in lines[n] and "not chosen" in lines[n]
-    grey = [c for c in clusters_of(text).values() if c.get("color") == dot.GREY_LINE]
+        assert common.GREY_LINE in lines[n] and "dotted" in lines[n] and "not chosen" in lines[n]
+    grey = [c for c in clusters_of(text).values() if c.get("color") == common.GREY_LINE]
     assert any("rep1" in c["label"] for c in grey)
     assert all("dotted" in c["style"] for c in grey)
-    assert dot.GREY_LINE in edge_line(text, "group1/rep0/residual",  # a select: bypass?
+    assert common.GREY_LINE in edge_line(text, "group1/rep0/residual",  # a select: bypass?
                                       "group1/rep1/first/fire/squeeze")
     assert 'penwidth="1.8"' in edge_line(text, "group1/rep0/residual", "repeat")
     assert 'penwidth="1.8"' in edge_line(text, "conv1", "max_pool2d")
@@ -727,4 +737,4 @@ def test_highlight_without_a_resolvable_choice_uses_the_conditions():
 
 def test_plain_to_dot_is_not_highlighted(tmp_path):
     text = dot.to_dot(build(tmp_path, "sq"))
-    assert "not chosen" not in text and dot.GREY_LINE not in text
+    assert "not chosen" not in text and common.GREY_LINE not in text

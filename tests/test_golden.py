@@ -12,7 +12,7 @@ import keras
 import pytest
 
 import archc
-from archc.dot import to_dot
+from archc.draw import to_dot
 from archc.graph import templates_dir
 from archc.lower import lower
 from archc.pipeline import compile_summary

@@ -18,7 +18,7 @@ import pytest
 import archc
 from archc.cli import main
 from archc.diagnostics import ArchError
-from archc.dot import architecture_to_dot, template_highlight_dot
+from archc.draw import architecture_to_dot, template_highlight_dot
 from archc.report import (
     ReportError,
     block_summary,
@@ -403,7 +403,7 @@ def test_dot_template_trial_highlights_its_path(run, template, cli):
 
 
 def to_dot_of(template) -> str:
-    from archc.dot import to_dot
+    from archc.draw import to_dot
 
     return to_dot(template)
 
