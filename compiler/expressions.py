@@ -202,9 +202,19 @@ class ExpressionEvaluation:
         return name
 
     def _hp_choice(self, e: ast.HpChoice, env, scope, hp_name) -> Sym:
+        """`choice(a, b, ...)` -> the hp it declares, as a symbol."""
         name = self._hp_target(scope, hp_name, Hp.CHOICE, e.pos)
         if not e.args:
             raise RangeError("empty choice: expected at least one value", e.pos)
+        values, options = self._choice_values(e, env, scope)
+        default = self._choice_default(e, values, env)
+        self.declare(HpSpec(name, Hp.CHOICE, default, e.pos, values=tuple(values), origin=e.pos,
+                            options=tuple(options)), scope)
+        return Sym("hp", (name,))
+
+    def _choice_values(self, e: ast.HpChoice, env, scope) -> tuple[list, list]:
+        """A choice's distinct constant values, and (name, arguments) of its values written as
+        calls, such as `adam(beta_1=0.8)`."""
         values, options = [], []
         for a in e.args:
             if isinstance(a, ast.Call) and not self.is_layer(a.func) and a.func not in BUILTINS \
@@ -224,15 +234,16 @@ class ExpressionEvaluation:
             if v in values[:k]:
                 raise DuplicateName(f"value {v!r} appears twice in choice",
                                     pos_of(e.args[k], e.pos))
+        return values, options
+
+    def _choice_default(self, e: ast.HpChoice, values: list, env):
         kw = self._hp_keywords(e.keywords, ("default",), env)
         default = kw.get("default", values[0])
         if isinstance(default, int) and any(isinstance(v, float) for v in values):
             default = float(default)
         if default not in values:
             raise RangeError(f"default {default!r} is not one of the values", e.pos)
-        self.declare(HpSpec(name, Hp.CHOICE, default, e.pos, values=tuple(values), origin=e.pos,
-                             options=tuple(options)), scope)
-        return Sym("hp", (name,))
+        return default
 
     def _hp_keywords(self, keywords, allowed, env) -> dict:
         out = {}
@@ -261,23 +272,8 @@ class ExpressionEvaluation:
         return Sym("hp", (name,))
 
     def _range_spec(self, e: ast.Call, kind: str, name: str, env) -> HpSpec:
-        if len(e.args) != 2:
-            raise ArgumentError(f"{kind}() takes a lower and an upper bound, found "
-                                f"{len(e.args)} positional arguments", e.pos,
-                                f"{kind}(1, 8, step=1, sampling=linear, default=1)")
-        low, high = (self.constant(a, env, "a bound") for a in e.args)
-        kw = self._hp_keywords(e.keywords, ("step", "sampling", "default"), env)
-        want = int if kind == Hp.INT else (int, float)
-        for v, a in ((low, e.args[0]), (high, e.args[1]), (kw.get("step"), e)):
-            if v is not None and (not isinstance(v, want) or isinstance(v, bool)):
-                raise TypeMismatch(f"expected {'an integer' if kind == Hp.INT else 'a number'}, "
-                                   f"found {describe(v)}", pos_of(a, e.pos))
-        if high < low:
-            raise RangeError(f"reversed range: {kind}({low}, {high}) has its upper bound below "
-                             "the lower", e.pos, f"write {kind}({high}, {low})")
-        if high == low:
-            raise RangeError(f"empty range: {kind}({low}, {high}) has one value", e.pos,
-                             "use the constant instead")
+        """`int(low, high, ...)` or `float(...)` -> its checked HpSpec."""
+        low, high, kw = self._range_args(e, kind, env)
         sampling = kw.get("sampling", "linear")
         if sampling not in ("linear", "log", "reverse_log"):
             raise TypeMismatch(f"expected sampling linear, log or reverse_log, found {sampling!r}",
@@ -293,12 +289,28 @@ class ExpressionEvaluation:
                       min=low if kind == Hp.INT else float(low),
                       max=high if kind == Hp.INT else float(high), step=step, sampling=sampling,
                       origin=e.pos)
-        domain = spec.domain()
-        on_grid = domain is None or any(abs(default - d) <= 1e-9 * max(1, abs(d)) for d in domain)
-        wrong_type = not isinstance(default, want) or isinstance(default, bool)
-        if wrong_type or not low <= default <= high or not on_grid:
-            raise RangeError(f"default {default!r} is not in the range {low}..{high}", e.pos)
+        _check_range_default(spec, default, low, high, e.pos)
         return spec
+
+    def _range_args(self, e: ast.Call, kind: str, env) -> tuple:
+        """A range's bounds and keywords (step, sampling, default), of the kind's type."""
+        if len(e.args) != 2:
+            raise ArgumentError(f"{kind}() takes a lower and an upper bound, found "
+                                f"{len(e.args)} positional arguments", e.pos,
+                                f"{kind}(1, 8, step=1, sampling=linear, default=1)")
+        low, high = (self.constant(a, env, "a bound") for a in e.args)
+        kw = self._hp_keywords(e.keywords, ("step", "sampling", "default"), env)
+        for v, a in ((low, e.args[0]), (high, e.args[1]), (kw.get("step"), e)):
+            if v is not None and not _is_number(v, kind):
+                raise TypeMismatch(f"expected {'an integer' if kind == Hp.INT else 'a number'}, "
+                                   f"found {describe(v)}", pos_of(a, e.pos))
+        if high < low:
+            raise RangeError(f"reversed range: {kind}({low}, {high}) has its upper bound below "
+                             "the lower", e.pos, f"write {kind}({high}, {low})")
+        if high == low:
+            raise RangeError(f"empty range: {kind}({low}, {high}) has one value", e.pos,
+                             "use the constant instead")
+        return low, high, kw
 
     def declare(self, spec: HpSpec, scope: Scope) -> None:
         """Record an hp under the scope's condition, joining conditions of repeated uses."""
@@ -335,3 +347,16 @@ class ExpressionEvaluation:
             raise TypeMismatch(f"expected a {kind} hyperparameter, '{name}' is a "
                                f"{self.state.hps[name].kind}", pos)
         return name
+
+
+def _is_number(v, kind: str) -> bool:
+    """Whether `v` is a value of an `int(...)` (Hp.INT) or `float(...)` range."""
+    return isinstance(v, int if kind == Hp.INT else (int, float)) and not isinstance(v, bool)
+
+
+def _check_range_default(spec: HpSpec, default, low, high, pos) -> None:
+    """A range's default must be of its type, within low..high and on its step grid."""
+    domain = spec.domain()
+    on_grid = domain is None or any(abs(default - d) <= 1e-9 * max(1, abs(d)) for d in domain)
+    if not _is_number(default, spec.kind) or not low <= default <= high or not on_grid:
+        raise RangeError(f"default {default!r} is not in the range {low}..{high}", pos)
