@@ -5,6 +5,12 @@ Every node and edge carries the `condition` (a conjunction of `hp in {values}` c
 which it exists; `select` nodes join the alternatives of a structure and pass on the one input
 whose condition holds. Clusters (graph.graph["clusters"]) record the structure for drawing.
 Hyperparameters are collected in declaration order with their conditions (see `hyper.py`).
+
+The expander's parts share one `scope.ExpansionState` and call each other through their
+methods: `Expander` (the file's declarations and checks), `ChainExpansion` (bodies, chains, op
+and block calls), `TrainSection` (the train section), `structures.StructureExpansion`
+(optional, residual, repeat, choice, if, merge), `expressions.ExpressionEvaluation` (values
+and hyperparameters).
 """
 
 from __future__ import annotations
@@ -169,6 +175,12 @@ class Expander:
 
     # ---- top level
     def run(self) -> Template:
+        """Expand and check the whole file.
+
+        Raises:
+            StructureError: the file declares nothing.
+            ArchErrors: every fault found.
+        """
         module = self.state.module
         decls = module.declarations
         if not decls:
