@@ -130,7 +130,12 @@ class ExpansionState:
             self.errors.append(err)
 
     def label(self, scope: Scope, base: str, explicit: str | None, pos: SourcePos) -> str:
-        """A node label unique in the scope's node path: `explicit`, else base, base_1, ..."""
+        """A node label unique in the scope's node path: `explicit`, else base, base_1, ...
+
+        >>> state, scope = ExpansionState(loaded=None), Scope(node_path=("stem",))
+        >>> [state.label(scope, "conv", None, None) for _ in range(2)]
+        ['conv', 'conv_1']
+        """
         key = scope.node_path
         if explicit:
             if explicit in self.explicit[key]:
