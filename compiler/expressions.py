@@ -1,12 +1,13 @@
-"""Evaluation of expressions during expansion: constants fold, hyperparameters and shapes stay
+"""Expression ASTs -> values during expansion: constants fold, hyperparameters and shapes stay
 symbolic (values.Sym); hyperparameter constructors declare hps with their conditions.
 
-A mixin of graph.Expander.
+`ExpressionEvaluation` is the part of the expander that the others ask for values, hps and
+name hints; it reads and writes only the `ExpansionState` it is given.
 """
 
 from __future__ import annotations
 
-from . import ast
+from . import ast, ops
 from .diagnostics import (
     ArchError,
     ArgumentError,
@@ -18,21 +19,51 @@ from .diagnostics import (
     did_you_mean,
 )
 from .hyper import HpSpec, union
-from .scope import Env, Scope, describe, describe_ast, pos_of, unify_numbers
+from .kinds import Hp
+from .scope import Env, ExpansionState, Scope, describe, describe_ast, pos_of, unify_numbers
 from .values import BUILTINS, SHAPE_ATTRS, Sym, Tensor, combine
 
-HP_FUNCTIONS = ("int", "float", "bool")
+HP_FUNCTIONS = (Hp.INT, Hp.FLOAT, Hp.BOOL)  # int(...) declares an Hp.INT, and so on
+
+MAX_DOMAIN_CHECKED = 1000  # a larger range is checked at its ends and default only
 
 
 class ExpressionEvaluation:
-    """Expressions and hyperparameters; relies on Expander's errors and named hps."""
+    """Expressions, hyperparameters and names of one expansion (its `state`)."""
+
+    def __init__(self, state: ExpansionState):
+        self.state = state
+
+    # ---- names
+    def is_layer(self, name: str) -> bool:
+        """Whether `name` calls a layer: a block of the loaded files or an op."""
+        return name in self.state.loaded.blocks or ops.lookup(name) is not None
+
+    def suggest(self, name: str, env: Env) -> str | None:
+        """A 'did you mean' hint for an unknown `name` among the names, ops and blocks."""
+        blocks = list(self.state.loaded.blocks)
+        return did_you_mean(name, list(env.visible()) + ops.names() + blocks)
+
+    def domain_values(self, value) -> list:
+        """The values `value` may take: itself, an hp's domain, or [] for other symbols."""
+        if isinstance(value, Tensor):
+            return [value]
+        if isinstance(value, Sym):
+            if value.op == "hp" and value.args[0] in self.state.hps:
+                spec = self.state.hps[value.args[0]]
+                domain = spec.domain() or ()
+                if len(domain) > MAX_DOMAIN_CHECKED:  # its ends and default stand for it
+                    return [domain[0], domain[-1], spec.default]
+                return list(domain)
+            return []
+        return [value]
 
     # ---- expressions
     def constant(self, expr, env: Env, what: str, symbols: bool = False):
         value = self.expr(expr, env, Scope(), what, symbols=symbols)
         if isinstance(value, Sym | Tensor):
-            self.error(TypeMismatch(f"expected a constant for {what}, found "
-                                    f"{describe(value)}", expr.pos))
+            self.state.error(TypeMismatch(f"expected a constant for {what}, found "
+                                          f"{describe(value)}", expr.pos))
             return None
         return value
 
@@ -42,7 +73,7 @@ class ExpressionEvaluation:
         try:
             return self._expr(e, env, scope, hp_name, symbols)
         except ArchError as err:
-            self.error(err)
+            self.state.error(err)
             return None
 
     def _expr(self, e, env, scope, hp_name, symbols):
@@ -88,8 +119,8 @@ class ExpressionEvaluation:
         except KeyError:
             if symbols:
                 return e.id
-            raise UnknownName(f"undefined name '{e.id}'", e.pos, self._suggest(e.id, env)) from None
-        if isinstance(value, Sym) and value.op == "hp" and value.args[0] in self.named_hps:
+            raise UnknownName(f"undefined name '{e.id}'", e.pos, self.suggest(e.id, env)) from None
+        if isinstance(value, Sym) and value.op == "hp" and value.args[0] in self.state.named_hps:
             self.use_named(value.args[0], scope, e.pos)
         return value
 
@@ -151,7 +182,7 @@ class ExpressionEvaluation:
                 return combine("call", e.func, *args)
             except (TypeError, ValueError) as exc:
                 raise ArgumentError(f"{e.func}(): {exc}", e.pos) from None
-        if self._is_layer(e.func):
+        if self.is_layer(e.func):
             raise TypeMismatch(f"expected a value, found a call of layer '{e.func}'", e.pos,
                                "layers go in chains: x -> " + e.func + "(...)")
         raise UnknownName(f"unknown function '{e.func}'", e.pos, did_you_mean(
@@ -162,21 +193,31 @@ class ExpressionEvaluation:
         if not hp_name:
             raise StructureError(f"a {kind} hyperparameter cannot be used here", pos)
         name = "/".join(hp_name)
-        existing = self.hps.get(name)
+        existing = self.state.hps.get(name)
         if existing is not None and existing.origin != pos:
             n = 1
-            while f"{name}_{n}" in self.hps and self.hps[f"{name}_{n}"].origin != pos:
+            while f"{name}_{n}" in self.state.hps and self.state.hps[f"{name}_{n}"].origin != pos:
                 n += 1
             name = f"{name}_{n}"
         return name
 
     def _hp_choice(self, e: ast.HpChoice, env, scope, hp_name) -> Sym:
-        name = self._hp_target(scope, hp_name, "choice", e.pos)
+        """`choice(a, b, ...)` -> the hp it declares, as a symbol."""
+        name = self._hp_target(scope, hp_name, Hp.CHOICE, e.pos)
         if not e.args:
             raise RangeError("empty choice: expected at least one value", e.pos)
+        values, options = self._choice_values(e, env, scope)
+        default = self._choice_default(e, values, env)
+        self.declare(HpSpec(name, Hp.CHOICE, default, e.pos, values=tuple(values), origin=e.pos,
+                            options=tuple(options)), scope)
+        return Sym("hp", (name,))
+
+    def _choice_values(self, e: ast.HpChoice, env, scope) -> tuple[list, list]:
+        """A choice's distinct constant values, and (name, arguments) of its values written as
+        calls, such as `adam(beta_1=0.8)`."""
         values, options = [], []
         for a in e.args:
-            if isinstance(a, ast.Call) and not self._is_layer(a.func) and a.func not in BUILTINS \
+            if isinstance(a, ast.Call) and not self.is_layer(a.func) and a.func not in BUILTINS \
                     and a.func not in HP_FUNCTIONS:
                 kwargs = {k.name: self.constant(k.value, env, f"option '{k.name}'", symbols=True)
                           for k in a.keywords}
@@ -193,15 +234,16 @@ class ExpressionEvaluation:
             if v in values[:k]:
                 raise DuplicateName(f"value {v!r} appears twice in choice",
                                     pos_of(e.args[k], e.pos))
+        return values, options
+
+    def _choice_default(self, e: ast.HpChoice, values: list, env):
         kw = self._hp_keywords(e.keywords, ("default",), env)
         default = kw.get("default", values[0])
         if isinstance(default, int) and any(isinstance(v, float) for v in values):
             default = float(default)
         if default not in values:
             raise RangeError(f"default {default!r} is not one of the values", e.pos)
-        self.declare(HpSpec(name, "choice", default, e.pos, values=tuple(values), origin=e.pos,
-                            options=tuple(options)), scope)
-        return Sym("hp", (name,))
+        return default
 
     def _hp_keywords(self, keywords, allowed, env) -> dict:
         out = {}
@@ -216,37 +258,22 @@ class ExpressionEvaluation:
     def _hp_range(self, e: ast.Call, env, scope, hp_name) -> Sym:
         kind = e.func
         name = self._hp_target(scope, hp_name, kind, e.pos)
-        if kind == "bool":
+        if kind == Hp.BOOL:
             if e.args:
                 raise ArgumentError("bool() takes only default=", e.pos)
             kw = self._hp_keywords(e.keywords, ("default",), env)
             default = kw.get("default", False)
             if not isinstance(default, bool):
                 raise TypeMismatch(f"expected true or false as default, found {default!r}", e.pos)
-            self.declare(HpSpec(name, "bool", default, e.pos, origin=e.pos), scope)
+            self.declare(HpSpec(name, Hp.BOOL, default, e.pos, origin=e.pos), scope)
             return Sym("hp", (name,))
         spec = self._range_spec(e, kind, name, env)
         self.declare(spec, scope)
         return Sym("hp", (name,))
 
     def _range_spec(self, e: ast.Call, kind: str, name: str, env) -> HpSpec:
-        if len(e.args) != 2:
-            raise ArgumentError(f"{kind}() takes a lower and an upper bound, found "
-                                f"{len(e.args)} positional arguments", e.pos,
-                                f"{kind}(1, 8, step=1, sampling=linear, default=1)")
-        low, high = (self.constant(a, env, "a bound") for a in e.args)
-        kw = self._hp_keywords(e.keywords, ("step", "sampling", "default"), env)
-        want = int if kind == "int" else (int, float)
-        for v, a in ((low, e.args[0]), (high, e.args[1]), (kw.get("step"), e)):
-            if v is not None and (not isinstance(v, want) or isinstance(v, bool)):
-                raise TypeMismatch(f"expected {'an integer' if kind == 'int' else 'a number'}, "
-                                   f"found {describe(v)}", pos_of(a, e.pos))
-        if high < low:
-            raise RangeError(f"reversed range: {kind}({low}, {high}) has its upper bound below "
-                             "the lower", e.pos, f"write {kind}({high}, {low})")
-        if high == low:
-            raise RangeError(f"empty range: {kind}({low}, {high}) has one value", e.pos,
-                             "use the constant instead")
+        """`int(low, high, ...)` or `float(...)` -> its checked HpSpec."""
+        low, high, kw = self._range_args(e, kind, env)
         sampling = kw.get("sampling", "linear")
         if sampling not in ("linear", "log", "reverse_log"):
             raise TypeMismatch(f"expected sampling linear, log or reverse_log, found {sampling!r}",
@@ -254,53 +281,82 @@ class ExpressionEvaluation:
         if sampling != "linear" and low <= 0:
             raise RangeError(f"{sampling} sampling needs a positive lower bound, found {low}",
                              e.pos)
-        step = kw.get("step", 1 if kind == "int" else None)
+        step = kw.get("step", 1 if kind == Hp.INT else None)
         if step is not None and step <= 0:
             raise RangeError(f"expected a positive step, found {step}", e.pos)
         default = kw.get("default", low)
-        spec = HpSpec(name, kind, float(default) if kind == "float" else default, e.pos,
-                      min=low if kind == "int" else float(low),
-                      max=high if kind == "int" else float(high), step=step, sampling=sampling,
+        spec = HpSpec(name, kind, float(default) if kind == Hp.FLOAT else default, e.pos,
+                      min=low if kind == Hp.INT else float(low),
+                      max=high if kind == Hp.INT else float(high), step=step, sampling=sampling,
                       origin=e.pos)
-        domain = spec.domain()
-        on_grid = domain is None or any(abs(default - d) <= 1e-9 * max(1, abs(d)) for d in domain)
-        wrong_type = not isinstance(default, want) or isinstance(default, bool)
-        if wrong_type or not low <= default <= high or not on_grid:
-            raise RangeError(f"default {default!r} is not in the range {low}..{high}", e.pos)
+        _check_range_default(spec, default, low, high, e.pos)
         return spec
+
+    def _range_args(self, e: ast.Call, kind: str, env) -> tuple:
+        """A range's bounds and keywords (step, sampling, default), of the kind's type."""
+        if len(e.args) != 2:
+            raise ArgumentError(f"{kind}() takes a lower and an upper bound, found "
+                                f"{len(e.args)} positional arguments", e.pos,
+                                f"{kind}(1, 8, step=1, sampling=linear, default=1)")
+        low, high = (self.constant(a, env, "a bound") for a in e.args)
+        kw = self._hp_keywords(e.keywords, ("step", "sampling", "default"), env)
+        for v, a in ((low, e.args[0]), (high, e.args[1]), (kw.get("step"), e)):
+            if v is not None and not _is_number(v, kind):
+                raise TypeMismatch(f"expected {'an integer' if kind == Hp.INT else 'a number'}, "
+                                   f"found {describe(v)}", pos_of(a, e.pos))
+        if high < low:
+            raise RangeError(f"reversed range: {kind}({low}, {high}) has its upper bound below "
+                             "the lower", e.pos, f"write {kind}({high}, {low})")
+        if high == low:
+            raise RangeError(f"empty range: {kind}({low}, {high}) has one value", e.pos,
+                             "use the constant instead")
+        return low, high, kw
 
     def declare(self, spec: HpSpec, scope: Scope) -> None:
         """Record an hp under the scope's condition, joining conditions of repeated uses."""
         spec = spec.with_condition(scope.condition)
-        existing = self.hps.get(spec.name)
+        existing = self.state.hps.get(spec.name)
         if existing is None:
-            self.hps[spec.name] = spec
+            self.state.hps[spec.name] = spec
             return
         if existing.origin != spec.origin:
-            self.error(DuplicateName(f"hyperparameter '{spec.name}' is defined twice", spec.pos,
-                                     f"first defined at {existing.pos}"))
+            self.state.error(DuplicateName(f"hyperparameter '{spec.name}' is defined twice",
+                                           spec.pos, f"first defined at {existing.pos}"))
             return
         if not existing.same_space(spec):
-            self.error(DuplicateName(f"hyperparameter '{spec.name}' is declared twice with "
-                                     "different values", spec.pos,
-                                     f"first declared at {existing.pos}"))
+            self.state.error(DuplicateName(f"hyperparameter '{spec.name}' is declared twice with "
+                                           "different values", spec.pos,
+                                           f"first declared at {existing.pos}"))
             return
-        self.hps[spec.name] = existing.with_condition(
-            union(existing.condition, spec.condition, lambda h: self.hps[h].domain()))
+        self.state.hps[spec.name] = existing.with_condition(
+            union(existing.condition, spec.condition, lambda h: self.state.hps[h].domain()))
 
     def use_named(self, name: str, scope: Scope, pos, kind: str | None = None) -> str:
-        decl, _ = self.named_hps[name]
-        self.used_named.add(name)
+        decl = self.state.named_hps[name]
+        self.state.used_named.add(name)
         value = decl.value
         if isinstance(value, ast.HpChoice):
-            self._hp_choice(value, self.globals, scope, (name,))
+            self._hp_choice(value, self.state.globals, scope, (name,))
         elif isinstance(value, ast.Call) and value.func in HP_FUNCTIONS:
-            self._hp_range(value, self.globals, scope, (name,))
+            self._hp_range(value, self.state.globals, scope, (name,))
         else:
             raise TypeMismatch("expected choice(...), int(...), float(...) or bool(...) after "
                                f"'hp {name} =', found {describe_ast(value)}", value.pos,
                                "for a constant, use 'param'")
-        if kind is not None and self.hps[name].kind != kind:
+        if kind is not None and self.state.hps[name].kind != kind:
             raise TypeMismatch(f"expected a {kind} hyperparameter, '{name}' is a "
-                               f"{self.hps[name].kind}", pos)
+                               f"{self.state.hps[name].kind}", pos)
         return name
+
+
+def _is_number(v, kind: str) -> bool:
+    """Whether `v` is a value of an `int(...)` (Hp.INT) or `float(...)` range."""
+    return isinstance(v, int if kind == Hp.INT else (int, float)) and not isinstance(v, bool)
+
+
+def _check_range_default(spec: HpSpec, default, low, high, pos) -> None:
+    """A range's default must be of its type, within low..high and on its step grid."""
+    domain = spec.domain()
+    on_grid = domain is None or any(abs(default - d) <= 1e-9 * max(1, abs(d)) for d in domain)
+    if not _is_number(default, spec.kind) or not low <= default <= high or not on_grid:
+        raise RangeError(f"default {default!r} is not in the range {low}..{high}", pos)

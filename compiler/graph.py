@@ -5,12 +5,17 @@ Every node and edge carries the `condition` (a conjunction of `hp in {values}` c
 which it exists; `select` nodes join the alternatives of a structure and pass on the one input
 whose condition holds. Clusters (graph.graph["clusters"]) record the structure for drawing.
 Hyperparameters are collected in declaration order with their conditions (see `hyper.py`).
+
+The expander's parts share one `scope.ExpansionState` and call each other through their
+methods: `Expander` (the file's declarations and checks), `ChainExpansion` (bodies, chains, op
+and block calls), `TrainSection` (the train section), `structures.StructureExpansion`
+(optional, residual, repeat, choice, if, merge), `expressions.ExpressionEvaluation` (values
+and hyperparameters).
 """
 
 from __future__ import annotations
 
 import gc
-from collections import Counter, defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -19,7 +24,6 @@ import networkx as nx
 
 from . import ast, ops
 from .diagnostics import (
-    ArchError,
     ArchErrors,
     ArgumentError,
     DuplicateName,
@@ -31,10 +35,12 @@ from .diagnostics import (
     did_you_mean,
 )
 from .expressions import ExpressionEvaluation
-from .hyper import Condition, HpSpec
+from .hyper import HpSpec
 from .imports import Loaded, load, templates_dir
+from .kinds import Cluster, Node
 from .scope import (
     Env,
+    ExpansionState,
     Scope,
     describe,
     first_bad_item,
@@ -126,526 +132,577 @@ def gc_paused():
 # ---------------------------------------------------------------- expansion
 
 
-class Expander(StructureExpansion, ExpressionEvaluation):
-    """Walks the AST, evaluating what is constant and keeping the rest as structure."""
+class Expander:
+    """A loaded template with its param and input overrides -> the checked TemplateGraph.
+
+    Declares the file's params, hps and inputs, expands the graph section through the chain
+    expander, reads the train section, and checks the file's own blocks on their own. The
+    parts share one ExpansionState and call each other through their methods only.
+    """
 
     def __init__(self, loaded: Loaded, params: dict, inputs: dict | None = None):
-        self.input_overrides = dict(inputs or {})
-        self.loaded = loaded
-        self.module = loaded.main
-        self.g = nx.MultiDiGraph(clusters={})
-        self.hps: dict[str, HpSpec] = {}
-        self.errors: list[ArchError] = []
-        self.labels: dict[tuple, Counter] = defaultdict(Counter)
-        self.explicit: dict[tuple, set] = defaultdict(set)
-        self.automatic: dict[tuple, set] = defaultdict(set)
-        self.param_overrides = dict(params)
-        self.named_hps: dict[str, tuple[ast.HpDecl, HpSpec | None]] = {}
-        self.used_named: set[str] = set()
-        self.inputs: dict[str, tuple] = {}
-        self.outputs: dict[str, str] = {}
-        self.params: dict[str, object] = {}
-        self.globals = Env()
-        self.shallow = False
-        self._visible_names: list[str] = []
-        self.anon_names: dict[tuple, str] = {}
-        self.train_options: dict[str, dict] = {}
-
-    # ---- errors
-    def error(self, err: ArchError) -> None:
-        key = (err.pos, err.message)
-        if all((e.pos, e.message) != key for e in self.errors):
-            self.errors.append(err)
+        self.state = ExpansionState(loaded, dict(params), dict(inputs or {}))
+        self.exprs = ExpressionEvaluation(self.state)
+        self.chains = ChainExpansion(self.state, self.exprs)
+        self.train = TrainSection(self.state, self.exprs)
 
     # ---- top level
     def run(self) -> TemplateGraph:
-        decls = self.module.declarations
+        """Expand and check the whole file.
+
+        Raises:
+            StructureError: the file declares nothing.
+            ArchErrors: every fault found.
+        """
+        module = self.state.module
+        decls = module.declarations
         if not decls:
             raise StructureError("empty file: expected a template or blocks",
-                                 SourcePos(self.module.path, 0, 0),
+                                 SourcePos(module.path, 0, 0),
                                  "a template starts with: template NAME")
         self._declare_globals(decls)
-        graphs = [d for d in decls if isinstance(d, ast.GraphDecl)]
-        header = [d for d in decls if isinstance(d, ast.TemplateDecl)]
+        graphs = module.of_type(ast.GraphDecl)
+        header = module.of_type(ast.TemplateDecl)
         self._check_header(header, graphs)
-        if graphs and self.inputs:
+        if graphs and self.state.inputs:
             self._expand_graph(graphs[0])
-        train = self._train(decls)
-        self._check_losses(train, decls)
+        train = self.train.settings(decls)
+        self.train.check_losses(train, decls)
         self._check_unused()
         self._check_blocks_standalone()
-        if self.errors:
-            raise ArchErrors(self.errors)
-        name = header[0].name if header else Path(self.module.path).stem
-        self.g.graph["name"] = name
-        return TemplateGraph(name, self.module.path, self.g, list(self.hps.values()),
-                             self.inputs, self.outputs, train, self.params, self.loaded.sources,
-                             is_library=not graphs, train_options=self.train_options)
+        if self.state.errors:
+            raise ArchErrors(self.state.errors)
+        return self._template(header[0].name if header else Path(module.path).stem, train,
+                              is_library=not graphs)
+
+    def _template(self, name: str, train: dict, is_library: bool) -> TemplateGraph:
+        state = self.state
+        state.graph.graph["name"] = name
+        return TemplateGraph(name, state.module.path, state.graph, list(state.hps.values()),
+                             state.inputs, state.outputs, train, state.params,
+                             state.loaded.sources, is_library=is_library,
+                             train_options=state.train_options)
 
     def _check_header(self, header, graphs) -> None:
+        error = self.state.error
         for extra in header[1:]:
-            self.error(DuplicateName("a second 'template' header", extra.pos,
-                                     f"first at {header[0].pos}"))
+            error(DuplicateName("a second 'template' header", extra.pos,
+                                f"first at {header[0].pos}"))
         for extra in graphs[1:]:
-            self.error(DuplicateName("a second 'graph' section", extra.pos,
-                                     f"first at {graphs[0].pos}"))
+            error(DuplicateName("a second 'graph' section", extra.pos,
+                                f"first at {graphs[0].pos}"))
         if header and not graphs:
-            self.error(StructureError(f"template '{header[0].name}' has no 'graph {{ }}' section",
-                                      header[0].pos, "a file with only blocks needs no header"))
-        has_inputs = any(isinstance(d, ast.InputDecl) for d in self.module.declarations)
-        if graphs and not has_inputs:
-            self.error(StructureError("the graph has no inputs", graphs[0].pos,
-                                      "declare one: input image [32, 32, 3]"))
+            error(StructureError(f"template '{header[0].name}' has no 'graph {{ }}' section",
+                                 header[0].pos, "a file with only blocks needs no header"))
+        if graphs and not self.state.module.of_type(ast.InputDecl):
+            error(StructureError("the graph has no inputs", graphs[0].pos,
+                                 "declare one: input image [32, 32, 3]"))
 
+    # ---- declarations
     def _define_global(self, name: str, value, pos: SourcePos) -> None:
-        if name in self.globals.names:
-            self.error(DuplicateName(f"'{name}' is defined twice", pos))
+        state = self.state
+        if name in state.globals.names:
+            state.error(DuplicateName(f"'{name}' is defined twice", pos))
             return
-        if isinstance(value, Tensor) and (name in self.loaded.blocks or name in ops.OPS):
-            self.error(DuplicateName(f"'{name}' is already the name of a block or op", pos,
-                                     "a tensor name would hide the layer in chains"))
+        if isinstance(value, Tensor) and (name in state.loaded.blocks or name in ops.OPS):
+            state.error(DuplicateName(f"'{name}' is already the name of a block or op", pos,
+                                      "a tensor name would hide the layer in chains"))
             return
-        self.globals.names[name] = value
+        state.globals.names[name] = value
 
     def _declare_globals(self, decls) -> None:
         for d in decls:
             if isinstance(d, ast.ParamDecl):
-                value = self.param_overrides.get(d.name)
-                if value is None:
-                    value = self.constant(d.value, self.globals, f"param '{d.name}'",
-                                          symbols=True)
-                self.params[d.name] = value
-                self._define_global(d.name, value, d.pos)
+                self._declare_param(d)
             elif isinstance(d, ast.HpDecl):
-                self.named_hps[d.name] = (d, None)
+                self.state.named_hps[d.name] = d
                 self._define_global(d.name, Sym("hp", (d.name,)), d.pos)
             elif isinstance(d, ast.InputDecl):
                 self._declare_input(d)
-        for name in sorted(set(self.input_overrides) - {
-                d.name for d in decls if isinstance(d, ast.InputDecl)}):
-            self.error(UnknownName(f"no input '{name}' in this template", None))
-        unknown = set(self.param_overrides) - set(self.params)
-        for name in sorted(unknown):
-            hint = did_you_mean(name, self.params) or (
-                f"the template's params are: {', '.join(self.params) or 'none'}")
-            self.error(UnknownName(f"no param '{name}' in this template", None, hint))
+        self._check_overrides(decls)
+
+    def _declare_param(self, d: ast.ParamDecl) -> None:
+        value = self.state.param_overrides.get(d.name)
+        if value is None:
+            value = self.exprs.constant(d.value, self.state.globals, f"param '{d.name}'",
+                                        symbols=True)
+        self.state.params[d.name] = value
+        self._define_global(d.name, value, d.pos)
+
+    def _check_overrides(self, decls) -> None:
+        """Every overridden input and param must be one the template declares."""
+        state = self.state
+        declared = {d.name for d in decls if isinstance(d, ast.InputDecl)}
+        for name in sorted(set(state.input_overrides) - declared):
+            state.error(UnknownName(f"no input '{name}' in this template", None))
+        for name in sorted(set(state.param_overrides) - set(state.params)):
+            hint = did_you_mean(name, state.params) or (
+                f"the template's params are: {', '.join(state.params) or 'none'}")
+            state.error(UnknownName(f"no param '{name}' in this template", None, hint))
 
     def _declare_input(self, d: ast.InputDecl) -> None:
-        dims = []
-        for e in d.shape:
-            v = self.constant(e, self.globals, "an input dimension")
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                if v is not None:
-                    self.error(TypeMismatch(f"expected a positive integer dimension, found {v!r}",
-                                            e.pos))
-                v = None
-            dims.append(v)
+        dims = [self._dimension(e) for e in d.shape]
         if not d.shape:
-            self.error(TypeMismatch("expected at least one dimension, found []", d.pos))
-        if d.name in self.input_overrides:
-            dims = self._overridden_shape(d, self.input_overrides[d.name])
-        self.inputs[d.name] = tuple(dims)
-        self.g.add_node(d.name, kind="input", op="input", label=d.name, shape=tuple(dims),
-                        condition=(), cluster=None, pos=d.pos, args={})
+            self.state.error(TypeMismatch("expected at least one dimension, found []", d.pos))
+        if d.name in self.state.input_overrides:
+            dims = self._overridden_shape(d, self.state.input_overrides[d.name])
+        self.state.inputs[d.name] = tuple(dims)
+        self.state.graph.add_node(d.name, kind=Node.INPUT, op=Node.INPUT, label=d.name,
+                                  shape=tuple(dims), condition=(), cluster=None, pos=d.pos,
+                                  args={})
         self._define_global(d.name, Tensor(d.name), d.pos)
+
+    def _dimension(self, e) -> int | None:
+        """One dimension of an input's declared shape; None after a fault."""
+        v = self.exprs.constant(e, self.state.globals, "an input dimension")
+        if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+            if v is not None:
+                self.state.error(TypeMismatch(
+                    f"expected a positive integer dimension, found {v!r}", e.pos))
+            return None
+        return v
 
     def _overridden_shape(self, d: ast.InputDecl, shape) -> tuple:
         shape = tuple(shape)
         if not shape or any(not isinstance(x, int) or isinstance(x, bool) or x < 1 for x in shape):
-            self.error(TypeMismatch(f"input '{d.name}': expected positive integer dimensions, "
-                                    f"found {shape}", None))
+            self.state.error(TypeMismatch(f"input '{d.name}': expected positive integer "
+                                          f"dimensions, found {shape}", None))
         elif len(shape) != len(d.shape):
-            self.error(TypeMismatch(f"input '{d.name}' has {len(d.shape)} dimensions, found "
-                                    f"{len(shape)} in the override {shape}", d.pos))
+            self.state.error(TypeMismatch(f"input '{d.name}' has {len(d.shape)} dimensions, "
+                                          f"found {len(shape)} in the override {shape}", d.pos))
         return shape
 
+    # ---- checks after expansion
     def _check_unused(self) -> None:
-        if self.errors:
+        state = self.state
+        if state.errors:
             return  # an expansion cut short by an error leaves uses unseen
-        for name, (decl, _) in self.named_hps.items():
-            if name not in self.used_named:
-                self.error(UnknownName(f"hyperparameter '{name}' is never used", decl.pos,
-                                       "use it, or delete the declaration"))
-        if not self.outputs:
-            return
+        for name, decl in state.named_hps.items():
+            if name not in state.used_named:
+                state.error(UnknownName(f"hyperparameter '{name}' is never used", decl.pos,
+                                        "use it, or delete the declaration"))
+        if state.outputs:
+            self._check_inputs_used()
+
+    def _check_inputs_used(self) -> None:
+        state = self.state
         reach = set()
-        for node in self.outputs.values():
-            reach |= nx.ancestors(self.g, node) | {node}
-        for name in self.inputs:
+        for node in state.outputs.values():
+            reach |= nx.ancestors(state.graph, node) | {node}
+        for name in state.inputs:
             if name not in reach:
-                decl = next(d for d in self.module.of_type(ast.InputDecl) if d.name == name)
-                self.error(StructureError(f"input '{name}' is never used", decl.pos))
+                decl = next(d for d in state.module.of_type(ast.InputDecl) if d.name == name)
+                state.error(StructureError(f"input '{name}' is never used", decl.pos))
+
+    def _check_blocks_standalone(self) -> None:
+        """Expand each block of this file once with symbolic arguments, to find its faults."""
+        for block in self.state.module.of_type(ast.BlockDecl):
+            probe = ExpansionState(self.state.loaded, shallow=True, globals=self.state.globals)
+            ChainExpansion(probe, ExpressionEvaluation(probe)).block_alone(block)
+            for err in probe.errors:
+                self.state.error(err)
 
     # ---- graph
     def _expand_graph(self, decl: ast.GraphDecl) -> None:
-        env = self.globals.child()
-        result = self.body(decl.body, env, Scope(), top=True)
-        if not self.outputs and result is not None:
-            self._add_output("output", result, Scope(), decl.body.pos)
-        if not self.outputs and not self.errors:
-            self.error(StructureError("the graph produces no output", decl.pos))
+        env = self.state.globals.child()
+        result = self.chains.body(decl.body, env, Scope(), top=True)
+        if not self.state.outputs and result is not None:
+            self.chains.add_output("output", result, Scope(), decl.body.pos)
+        if not self.state.outputs and not self.state.errors:
+            self.state.error(StructureError("the graph produces no output", decl.pos))
 
-    def _add_output(self, name: str, value: Tensor, scope: Scope, pos: SourcePos) -> None:
-        if name in self.outputs:
-            self.error(DuplicateName(f"output '{name}' is defined twice", pos))
-            return
-        node = f"{name}:output" if name in self.g else name
-        self.g.add_node(node, kind="output", op="output", label=name, condition=scope.condition,
-                        cluster=scope.cluster, pos=pos, args={})
-        self.g.add_edge(value.node, node, slot=0, condition=scope.condition)
-        self.outputs[name] = node
+
+class ChainExpansion:
+    """Bodies, chains, op calls and block calls -> template-graph nodes and edges.
+
+    The structural stages go to a StructureExpansion, which hands the bodies inside them
+    back through this class's `body`, `value_tensor`, `stage` and `call`.
+    """
+
+    def __init__(self, state: ExpansionState, exprs: ExpressionEvaluation):
+        self.state = state
+        self.exprs = exprs
+        self.structures = StructureExpansion(state, exprs, self)
+        s = self.structures
+        self._structural = {ast.Optional: s.optional, ast.Residual: s.residual,
+                            ast.Repeat: s.repeat, ast.ChoiceNode: s.choice_node,
+                            ast.If: s.if_stage}
 
     # ---- bodies and chains
     def body(self, body: ast.Body, env: Env, scope: Scope, top: bool = False) -> Tensor | None:
-        result = None
+        """The statements of `body` -> the tensor of the last one (env.inflow when empty)."""
         if not body.statements:
-            self.error(StructureError("expected at least one statement, found an empty body",
-                                      body.pos))
+            self.state.error(StructureError(
+                "expected at least one statement, found an empty body", body.pos))
             return env.inflow
+        result = None
         for stmt in body.statements:
             if isinstance(stmt, ast.Output) and not top:
-                self.error(StructureError("'output' is only allowed in the graph section",
-                                          stmt.pos))
+                self.state.error(StructureError(
+                    "'output' is only allowed in the graph section", stmt.pos))
                 continue
-            label = stmt.name if isinstance(stmt, ast.Assign) else None
-            if label is not None and label in env.names:
-                self.error(DuplicateName(f"'{label}' is assigned twice in this body", stmt.pos))
-                continue
-            result = self.value_tensor(stmt.chain, env, scope, label_hint=label)
-            if isinstance(stmt, ast.Assign):
-                self._bind(env, stmt.name, result, stmt.pos)
-            elif isinstance(stmt, ast.Output) and result is not None:
-                self._add_output(stmt.name or "output", result, scope, stmt.pos)
+            result = self._statement(stmt, env, scope, result)
+        return result
+
+    def _statement(self, stmt, env: Env, scope: Scope, result) -> Tensor | None:
+        """One statement -> its tensor; `result`, the previous one's, when it is skipped."""
+        label = stmt.name if isinstance(stmt, ast.Assign) else None
+        if label is not None and label in env.names:
+            self.state.error(DuplicateName(f"'{label}' is assigned twice in this body", stmt.pos))
+            return result
+        result = self.value_tensor(stmt.chain, env, scope, label_hint=label)
+        if isinstance(stmt, ast.Assign):
+            self._bind(env, stmt.name, result, stmt.pos)
+        elif isinstance(stmt, ast.Output) and result is not None:
+            self.add_output(stmt.name or "output", result, scope, stmt.pos)
         return result
 
     def _bind(self, env: Env, name: str, value, pos: SourcePos) -> None:
-        if name in ops.OPS or name in self.loaded.blocks:
-            self.error(DuplicateName(f"'{name}' is already the name of an op or block", pos))
+        if name in ops.OPS or name in self.state.loaded.blocks:
+            self.state.error(DuplicateName(f"'{name}' is already the name of an op or block",
+                                           pos))
         env.names[name] = value
+
+    def add_output(self, name: str, value: Tensor, scope: Scope, pos: SourcePos) -> None:
+        """An output node `name` returning `value`."""
+        state = self.state
+        if name in state.outputs:
+            state.error(DuplicateName(f"output '{name}' is defined twice", pos))
+            return
+        node = f"{name}:output" if name in state.graph else name
+        state.graph.add_node(node, kind=Node.OUTPUT, op=Node.OUTPUT, label=name,
+                             condition=scope.condition, cluster=scope.cluster, pos=pos, args={})
+        state.graph.add_edge(value.node, node, slot=0, condition=scope.condition)
+        state.outputs[name] = node
 
     def value_tensor(self, value, env: Env, scope: Scope, label_hint=None) -> Tensor | None:
         """Expand a chain (or a single expression standing for one) into a tensor."""
-        if isinstance(value, ast.Chain):
-            current = self.head(value.head, env, scope,
-                                label_hint if not value.stages else None)
-            for i, stage in enumerate(value.stages):
-                if current is None:
-                    return None
-                last = i == len(value.stages) - 1
-                current = self.stage(stage, current, env, scope, label_hint if last else None)
-            return current
-        return self.head(value, env, scope, label_hint)
+        if not isinstance(value, ast.Chain):
+            return self.head(value, env, scope, label_hint)
+        current = self.head(value.head, env, scope, label_hint if not value.stages else None)
+        for i, stage in enumerate(value.stages):
+            if current is None:
+                return None
+            last = i == len(value.stages) - 1
+            current = self.stage(stage, current, env, scope, label_hint if last else None)
+        return current
 
     def head(self, head, env: Env, scope: Scope, label_hint=None) -> Tensor | None:
-        if isinstance(head, ast.Name) and self._is_layer(head.id) and not isinstance(
+        """The first element of a chain -> its tensor: a layer on env.inflow, a merge, a
+        structure on env.inflow, or an expression naming a tensor."""
+        if isinstance(head, ast.Name) and self.exprs.is_layer(head.id) and not isinstance(
                 env.visible_value(head.id), Tensor):
             head = ast.Call(head.id, (), (), None, head.pos)
         if isinstance(head, ast.Merge):
-            return self.merge(head, env, scope)
-        if isinstance(head, ast.Call) and self._is_layer(head.func):
-            if env.inflow is None and not self._is_merge_op(head.func):
-                self.error(StructureError(
-                    f"'{head.func}' has no input here", head.pos,
-                    "start the chain from an input or a bound name: image -> " + head.func))
-                return None
-            return self.call(head, env.inflow, env, scope, label_hint, at_head=True)
+            return self.structures.merge(head, env, scope)
+        if isinstance(head, ast.Call) and self.exprs.is_layer(head.func):
+            return self._layer_head(head, env, scope, label_hint)
         if isinstance(head, ast.Structural.__args__):
             if env.inflow is None:
-                self.error(StructureError("a structural stage needs an input here", head.pos,
-                                          "start the chain from an input or a bound name"))
+                self.state.error(StructureError("a structural stage needs an input here", head.pos,
+                                                "start the chain from an input or a bound name"))
                 return None
             return self.stage(head, env.inflow, env, scope, label_hint)
-        value = self.expr(head, env, scope, "a tensor")
+        return self._tensor_value(head, env, scope)
+
+    def _layer_head(self, head: ast.Call, env: Env, scope: Scope, label_hint) -> Tensor | None:
+        if env.inflow is None and not _is_merge_op(head.func):
+            self.state.error(StructureError(
+                f"'{head.func}' has no input here", head.pos,
+                "start the chain from an input or a bound name: image -> " + head.func))
+            return None
+        return self.call(head, env.inflow, env, scope, label_hint, at_head=True)
+
+    def _tensor_value(self, head, env: Env, scope: Scope) -> Tensor | None:
+        value = self.exprs.expr(head, env, scope, "a tensor")
         if isinstance(value, Tensor):
             return value
         if isinstance(head, ast.Name) and head.id not in env.visible():
-            self.error(UnknownName(f"undefined name '{head.id}'", head.pos, self._suggest(
-                head.id, env)))
+            self.state.error(UnknownName(f"undefined name '{head.id}'", head.pos,
+                                         self.exprs.suggest(head.id, env)))
         elif value is not None:
-            self.error(TypeMismatch(f"expected a tensor, found {describe(value)}",
-                                    getattr(head, "pos", None)))
+            self.state.error(TypeMismatch(f"expected a tensor, found {describe(value)}",
+                                          getattr(head, "pos", None)))
         return None
 
-    def _suggest(self, name: str, env: Env) -> str | None:
-        return did_you_mean(name, list(env.visible()) + ops.names() + list(self.loaded.blocks))
-
-    def _is_layer(self, name: str) -> bool:
-        return name in self.loaded.blocks or ops.lookup(name) is not None
-
-    def _is_merge_op(self, name: str) -> bool:
-        spec = ops.lookup(name)
-        return spec is not None and spec.inputs != 1
-
     def stage(self, stage, x: Tensor, env: Env, scope: Scope, label_hint=None) -> Tensor | None:
+        """One stage of a chain applied to `x` -> its tensor."""
         if isinstance(stage, ast.Call):
             return self.call(stage, x, env, scope, label_hint)
-        handler = {
-            ast.Optional: self.optional, ast.Residual: self.residual, ast.Repeat: self.repeat,
-            ast.ChoiceNode: self.choice_node, ast.If: self.if_stage,
-        }.get(type(stage))
+        handler = self._structural.get(type(stage))
         if handler is None:
-            self.error(StructureError("'merge' must start a chain: it has its own inputs",
-                                      stage.pos))
+            self.state.error(StructureError("'merge' must start a chain: it has its own inputs",
+                                            stage.pos))
             return None
         return handler(stage, x, env, scope)
 
-    # ---- labels and nodes
-    def label(self, scope: Scope, base: str, explicit: str | None, pos: SourcePos) -> str:
-        key = scope.node_path
-        if explicit:
-            if explicit in self.explicit[key]:
-                self.error(DuplicateName(f"label '{explicit}' is used twice in this scope", pos))
-            self.explicit[key].add(explicit)
-            if explicit in self.automatic[key]:  # an earlier unlabelled call took the name
-                return self.label(scope, explicit, None, pos)
-            return explicit
-        while True:
-            n = self.labels[key][base]
-            self.labels[key][base] += 1
-            candidate = base if n == 0 else f"{base}_{n}"
-            if candidate not in self.explicit[key] and candidate not in self.automatic[key]:
-                self.automatic[key].add(candidate)
-                return candidate
-
-    def node(self, scope: Scope, label: str, **attrs) -> str:
-        node_id = "/".join(scope.node_path + (label,))
-        while node_id in self.g:
-            node_id += "'"
-        if scope.share and attrs.get("kind") == "op":
-            attrs["shares"] = scope.share[1] + node_id[len(scope.share[0]):]
-        self.g.add_node(node_id, label=label, condition=scope.condition, cluster=scope.cluster,
-                        **attrs)
-        return node_id
-
-    def edge(self, src: Tensor, dst: str, condition: Condition, slot: int = 0, **attrs) -> None:
-        self.g.add_edge(src.node, dst, slot=slot, condition=condition, **attrs)
-
-    def select(self, scope: Scope, base: str, pos, branches: list, **attrs) -> Tensor:
-        """A node passing on the one input whose condition holds. branches: (tensor, cond, tag)."""
-        live = [(t, c, tag) for t, c, tag in branches if t is not None]
-        if len(live) == 1 and live[0][1] == scope.condition:
-            return live[0][0]
-        node = self.node(scope, self.label(scope, base, None, pos), kind="select", op="select",
-                         pos=pos, args={}, **attrs)
-        for slot, (t, cond, tag) in enumerate(live):
-            self.edge(t, node, cond, slot=slot, branch=tag)
-        return Tensor(node)
-
-    def cluster(self, scope: Scope, kind: str, label: str, pos, **info) -> Scope:
-        cid = f"cluster_{len(self.g.graph['clusters'])}"
-        self.g.graph["clusters"][cid] = dict(kind=kind, label=label, parent=scope.cluster,
-                                             pos=pos, condition=scope.condition, **info)
-        return replace(scope, cluster=cid)
-
-    # ---- calls
+    # ---- op calls
     def call(self, call: ast.Call, x: Tensor, env: Env, scope: Scope, label_hint=None,
              at_head: bool = False) -> Tensor | None:
-        if call.func in self.loaded.blocks:
+        """An op or block call applied to `x` -> its tensor."""
+        if call.func in self.state.loaded.blocks:
             return self.block_call(call, x, env, scope, label_hint)
         spec = ops.lookup(call.func)
         if spec is None:
-            self.error(UnknownName(f"unknown op or block '{call.func}'", name_pos(call),
-                                   did_you_mean(call.func, ops.names() + list(self.loaded.blocks))
-                                   or "see docs/language.md for the list of ops"))
+            known = ops.names() + list(self.state.loaded.blocks)
+            self.state.error(UnknownName(f"unknown op or block '{call.func}'", name_pos(call),
+                                         did_you_mean(call.func, known)
+                                         or "see docs/language.md for the list of ops"))
             return None
-        label = self.label(scope, call.func, call.label or label_hint, call.pos)
+        label = self.state.label(scope, call.func, call.label or label_hint, call.pos)
         if spec.inputs != 1:
             return self.merge_op(call, spec, x, env, scope, label, at_head)
-        kwargs = self.op_args(call, spec, env, scope, label, call.args, x)
-        node = self.node(scope, label, kind="op", op=spec.name, args=kwargs, pos=call.pos)
-        self.edge(x, node, scope.condition)
+        kwargs = self.op_args(call, spec, env, scope, label, call.args)
+        node = self.state.node(scope, label, kind=Node.OP, op=spec.name, args=kwargs,
+                               pos=call.pos)
+        self.state.edge(x, node, scope.condition)
         return Tensor(node)
 
     def merge_op(self, call, spec, x, env, scope, label, at_head) -> Tensor | None:
+        """An op joining several tensors: `x` (unless it heads a chain) and the arguments."""
         tensors = [] if at_head else [x]
         for arg in call.args:
             tensors.append(self.value_tensor(arg, env.child(env.inflow), scope))
-        kwargs = self.op_args(call, spec, env, scope, label, (), x)
+        kwargs = self.op_args(call, spec, env, scope, label, ())
         wanted = "two or more" if spec.inputs == "many" else str(spec.inputs)
         if len(tensors) < 2 or spec.inputs != "many" and len(tensors) != spec.inputs:
-            self.error(ArgumentError(f"{spec.name} joins {wanted} tensors, found {len(tensors)}",
-                                     call.pos, f"{spec.name}(a, b) or x -> {spec.name}(b)"))
+            self.state.error(ArgumentError(
+                f"{spec.name} joins {wanted} tensors, found {len(tensors)}", call.pos,
+                f"{spec.name}(a, b) or x -> {spec.name}(b)"))
         if any(t is None for t in tensors):
             return None
-        node = self.node(scope, label, kind="op", op=spec.name, args=kwargs, pos=call.pos)
+        node = self.state.node(scope, label, kind=Node.OP, op=spec.name, args=kwargs,
+                               pos=call.pos)
         for slot, t in enumerate(tensors):
-            self.edge(t, node, scope.condition, slot=slot)
+            self.state.edge(t, node, scope.condition, slot=slot)
         return Tensor(node)
 
-    def op_args(self, call, spec, env, scope, label, positional, x) -> dict:
-        hp_prefix = scope.hp_path + (label,)
-        self._visible_names = sorted(env.visible())
-        keywords = {}
-        for kw in call.keywords:
-            if kw.name in keywords:
-                self.error(ArgumentError(f"argument '{kw.name}' is given twice", kw.pos))
-            keywords[kw.name] = kw
+    def op_args(self, call, spec, env, scope, label, positional) -> dict:
+        """An op call's arguments, bound to the op's parameters and evaluated."""
+        keywords = self._keywords(call)
         try:
             bound = ops.bind(spec, list(positional), keywords)
         except ops.OpArgError as exc:
-            where = call.pos
-            if exc.keyword in keywords:
-                where = keywords[exc.keyword].pos
-            elif exc.index is not None and exc.index < len(positional):
-                where = pos_of(positional[exc.index], call.pos)
-            self.error(ArgumentError(str(exc), where, exc.hint))
+            self.state.error(ArgumentError(str(exc), _bind_fault_pos(exc, call, keywords,
+                                                                     positional), exc.hint))
             return {}
+        hp_prefix = scope.hp_path + (label,)
         args = {}
         for name, node in bound.items():
-            value = self.expr(node.value if isinstance(node, ast.Keyword) else node,
-                              env, scope, f"argument '{name}'", hp_name=hp_prefix + (name,),
-                              symbols=True)
-            self._check_arg(spec, name, value, pos_of(node, call.pos))
+            value = self.exprs.expr(node.value if isinstance(node, ast.Keyword) else node,
+                                    env, scope, f"argument '{name}'",
+                                    hp_name=hp_prefix + (name,), symbols=True)
+            self._check_arg(spec, name, value, pos_of(node, call.pos), env)
             args[name] = value
         return args
 
-    def _check_arg(self, spec, name: str, value, pos) -> None:
-        arg = next((a for a in spec.args if a.name == name), None)
+    def _keywords(self, call: ast.Call) -> dict:
+        keywords = {}
+        for kw in call.keywords:
+            if kw.name in keywords:
+                self.state.error(ArgumentError(f"argument '{kw.name}' is given twice", kw.pos))
+            keywords[kw.name] = kw
+        return keywords
+
+    def _check_arg(self, spec, name: str, value, pos, env: Env) -> None:
+        """The first of `value`'s possible values that the op's argument rejects, reported."""
+        arg = spec.arg(name)
         if arg is None or value is None:
             return
-        candidates = self._domain_values(value)
-        for v in candidates:
+        for v in self.exprs.domain_values(value):
             message = ops.check_value(arg, v)
             if message:
                 message, hint = split_hint(message)
                 if hint is None and isinstance(value, str) and value not in ops.ACTIVATIONS:
-                    hint = did_you_mean(value, self._visible_names)
-                self.error(TypeMismatch(f"{spec.name}: {message}", pos, hint))
+                    hint = did_you_mean(value, sorted(env.visible()))
+                self.state.error(TypeMismatch(f"{spec.name}: {message}", pos, hint))
                 return
 
-    def _domain_values(self, value) -> list:
-        if isinstance(value, Tensor):
-            return [value]
-        if isinstance(value, Sym):
-            if value.op == "hp" and value.args[0] in self.hps:
-                spec = self.hps[value.args[0]]
-                domain = spec.domain() or ()
-                if len(domain) > 1000:  # a huge range: its ends and default stand for it
-                    return [domain[0], domain[-1], spec.default]
-                return list(domain)
-            return []
-        return [value]
-
+    # ---- block calls
     def block_call(self, call: ast.Call, x, env, scope, label_hint) -> Tensor | None:
-        block = self.loaded.blocks[call.func]
+        """A block call applied to `x` -> the tensor of the block's body."""
+        block = self.state.loaded.blocks[call.func]
         if scope.depth >= MAX_DEPTH:
-            self.error(RecursionLimit(
+            self.state.error(RecursionLimit(
                 f"unbounded recursion: block '{block.name}' is nested more than {MAX_DEPTH} deep",
                 call.pos, "make sure an 'if' ends the recursion on a constant or hyperparameter"))
             return None
-        label = self.label(scope, call.func, call.label or label_hint, call.pos)
+        label = self.state.label(scope, call.func, call.label or label_hint, call.pos)
         inner = replace(scope, hp_path=scope.hp_path + (label,),
                         node_path=scope.node_path + (label,), depth=scope.depth + 1,
                         block_stack=scope.block_stack + (block.name,))
-        inner = self.cluster(inner, "block", label, call.pos, block=block.name)
-        names = self.block_args(call, block, x, env, scope, inner)
+        inner = self.state.cluster(inner, Cluster.BLOCK, label, call.pos, block=block.name)
+        names = self.block_args(call, block, env, scope, inner)
         if names is None:
             return None
-        if self.shallow and block.name in scope.block_stack:
+        if self.state.shallow and block.name in scope.block_stack:
             return x
-        body_env = Env(names, self._file_globals(block), x)
-        return self.body(block.body, body_env, inner)
+        return self.body(block.body, Env(names, self.file_globals(block), x), inner)
 
-    def _file_globals(self, block: ast.BlockDecl) -> Env:
+    def file_globals(self, block: ast.BlockDecl) -> Env:
         """What a block body sees besides its parameters: the params and named hps of the
         file that defines it (lexical scope), never tensors."""
-        if block.pos.file != self.module.path:
+        if block.pos.file != self.state.module.path:
             return Env()
-        return Env({k: v for k, v in self.globals.names.items() if not isinstance(v, Tensor)})
+        return Env({k: v for k, v in self.state.globals.names.items()
+                    if not isinstance(v, Tensor)})
 
-    def _block_env(self, block: ast.BlockDecl, values: dict) -> Env:
-        return Env(dict(values), self._file_globals(block))
+    def block_env(self, block: ast.BlockDecl, values: dict) -> Env:
+        """Where a parameter's default is evaluated: the parameters before it, the file's."""
+        return Env(dict(values), self.file_globals(block))
 
-    def block_args(self, call, block, x, env, scope, inner) -> dict | None:
-        params = [p.name for p in block.params]
-        given: dict[str, object] = {}
-        ok = True
-        if len(call.args) > len(params):
-            self.error(ArgumentError(
-                f"block '{block.name}' takes {len(params)} argument"
-                f"{'s' if len(params) != 1 else ''} ({', '.join(params)}), found {len(call.args)}",
-                pos_of(call.args[len(params)], call.pos)))
-            ok = False
-        for p, arg in zip(params, call.args, strict=False):
-            given[p] = (arg, call.pos)
-        for kw in call.keywords:
-            if kw.name not in params:
-                self.error(ArgumentError(f"block '{block.name}' has no parameter '{kw.name}'",
-                                         kw.pos, did_you_mean(kw.name, params)))
-                ok = False
-            elif kw.name in given:
-                self.error(ArgumentError(f"argument '{kw.name}' is given twice", kw.pos))
-                ok = False
-            else:
-                given[kw.name] = (kw.value, kw.pos)
+    def block_args(self, call, block, env, scope, inner) -> dict | None:
+        """The block's parameters -> their values at this call; None after a fault (every
+        argument is still evaluated, to report its faults too)."""
+        given, ok = self._given_args(call, block)
         values = {}
         for p in block.params:
-            if p.name in given:
-                node, _ = given[p.name]
-                values[p.name] = self.expr(node, env, scope, f"argument '{p.name}'",
-                                           hp_name=inner.hp_path + (p.name,), symbols=True)
-            elif p.default is not None:
-                values[p.name] = self.expr(p.default, self._block_env(block, values), inner,
-                                           f"parameter '{p.name}'",
-                                           hp_name=inner.hp_path + (p.name,), symbols=True)
+            if p.name in given or p.default is not None:
+                values[p.name] = self._param_value(p, given, block, values, env, scope, inner)
             elif ok:
-                self.error(ArgumentError(f"block '{block.name}': missing argument '{p.name}'",
-                                         call.pos, f"{block.name}({', '.join(params)})"))
+                params = ", ".join(q.name for q in block.params)
+                self.state.error(ArgumentError(f"block '{block.name}': missing argument "
+                                               f"'{p.name}'", call.pos, f"{block.name}({params})"))
                 ok = False
         return values if ok else None
 
-    # ---- train
-    def _train(self, decls) -> dict:
+    def _given_args(self, call: ast.Call, block: ast.BlockDecl) -> tuple[dict, bool]:
+        """The call's arguments by parameter name, and whether they fit the parameters."""
+        params = [p.name for p in block.params]
+        ok = len(call.args) <= len(params)
+        if not ok:
+            self.state.error(ArgumentError(
+                f"block '{block.name}' takes {len(params)} argument"
+                f"{'s' if len(params) != 1 else ''} ({', '.join(params)}), found {len(call.args)}",
+                pos_of(call.args[len(params)], call.pos)))
+        given = dict(zip(params, call.args, strict=False))
+        for kw in call.keywords:
+            if kw.name not in params:
+                self.state.error(ArgumentError(f"block '{block.name}' has no parameter "
+                                               f"'{kw.name}'", kw.pos,
+                                               did_you_mean(kw.name, params)))
+                ok = False
+            elif kw.name in given:
+                self.state.error(ArgumentError(f"argument '{kw.name}' is given twice", kw.pos))
+                ok = False
+            else:
+                given[kw.name] = kw.value
+        return given, ok
+
+    def _param_value(self, p: ast.BlockParam, given: dict, block, values: dict, env, scope,
+                     inner):
+        """A parameter's value: its argument in the caller's env, else its default in the
+        block's (`values`: the parameters before it)."""
+        hp_name = inner.hp_path + (p.name,)
+        if p.name in given:
+            return self.exprs.expr(given[p.name], env, scope, f"argument '{p.name}'",
+                                   hp_name=hp_name, symbols=True)
+        return self.exprs.expr(p.default, self.block_env(block, values), inner,
+                               f"parameter '{p.name}'", hp_name=hp_name, symbols=True)
+
+    def block_alone(self, block: ast.BlockDecl) -> None:
+        """Expand `block` once on a stand-in input "in", its parameters symbolic: the faults
+        of a block the graph may never call go to the state's errors."""
+        self.state.graph.add_node("in", kind=Node.INPUT, op=Node.INPUT, label="in",
+                                  condition=(), cluster=None, pos=block.pos, args={})
+        names = {p.name: Sym("param", (p.name,)) for p in block.params}
+        for p in block.params:
+            if p.default is not None:
+                names[p.name] = self.exprs.expr(p.default, self.block_env(block, names),
+                                                Scope(hp_path=(block.name,)), "a default",
+                                                hp_name=(block.name, p.name), symbols=True)
+        scope = Scope(hp_path=(block.name,), node_path=(block.name,),
+                      block_stack=(block.name,), depth=1)
+        self.body(block.body, Env(names, self.file_globals(block), Tensor("in")), scope)
+
+
+def _is_merge_op(name: str) -> bool:
+    spec = ops.lookup(name)
+    return spec is not None and spec.inputs != 1
+
+
+def _bind_fault_pos(exc: ops.OpArgError, call: ast.Call, keywords: dict, positional) -> SourcePos:
+    """Where an argument that does not bind is: its keyword, its position, else the call."""
+    if exc.keyword in keywords:
+        return keywords[exc.keyword].pos
+    if exc.index is not None and exc.index < len(positional):
+        return pos_of(positional[exc.index], call.pos)
+    return call.pos
+
+
+# ---------------------------------------------------------------- train section
+
+
+class TrainSection:
+    """The `train { ... }` section -> its settings (optimizer, learning_rate, batch_size,
+    epochs, loss, metrics), checked; an optimizer call's arguments go to the state's
+    train_options."""
+
+    def __init__(self, state: ExpansionState, exprs: ExpressionEvaluation):
+        self.state = state
+        self.exprs = exprs
+
+    def settings(self, decls) -> dict:
+        """The settings of the file's train section ({} without one)."""
         trains = [d for d in decls if isinstance(d, ast.TrainDecl)]
         for extra in trains[1:]:
-            self.error(DuplicateName("a second 'train' section", extra.pos))
+            self.state.error(DuplicateName("a second 'train' section", extra.pos))
         settings: dict[str, object] = {}
         for s in trains[0].settings if trains else ():
-            if s.name not in TRAIN_KEYS:
-                self.error(UnknownName(f"unknown training setting '{s.name}'", s.pos,
-                                       did_you_mean(s.name, TRAIN_KEYS)
-                                       or "expected one of: " + ", ".join(TRAIN_KEYS)))
-                continue
-            if s.name in settings:
-                self.error(DuplicateName(f"'{s.name}' is set twice", s.pos))
-                continue
-            call = s.value if isinstance(s.value, ast.Call) else None
-            if s.name == "optimizer" and call is not None and call.func in ops.OPTIMIZERS:
-                kwargs = {k.name: self.constant(k.value, self.globals, f"option '{k.name}'",
-                                                symbols=True) for k in s.value.keywords}
-                self._check_optimizer_args(s.value.func, kwargs, s.value.pos)
-                self.train_options[s.value.func] = kwargs
-                settings[s.name] = s.value.func
-                continue
-            value = self.expr(s.value, self.globals, Scope(), s.name, hp_name=(s.name,),
-                              symbols=True)
-            self._check_setting(s, value)
-            settings[s.name] = value
+            if self._known_once(s, settings):
+                settings[s.name] = self._value(s)
         return settings
 
-    def _check_losses(self, train: dict, decls) -> None:
+    def _known_once(self, s: ast.Setting, settings: dict) -> bool:
+        if s.name not in TRAIN_KEYS:
+            self.state.error(UnknownName(f"unknown training setting '{s.name}'", s.pos,
+                                         did_you_mean(s.name, TRAIN_KEYS)
+                                         or "expected one of: " + ", ".join(TRAIN_KEYS)))
+            return False
+        if s.name in settings:
+            self.state.error(DuplicateName(f"'{s.name}' is set twice", s.pos))
+            return False
+        return True
+
+    def _value(self, s: ast.Setting):
+        call = s.value if isinstance(s.value, ast.Call) else None
+        if s.name == "optimizer" and call is not None and call.func in ops.OPTIMIZERS:
+            return self._optimizer_call(call)
+        value = self.exprs.expr(s.value, self.state.globals, Scope(), s.name, hp_name=(s.name,),
+                                symbols=True)
+        self._check_setting(s, value)
+        return value
+
+    def _optimizer_call(self, call: ast.Call) -> str:
+        """`optimizer = adam(beta_1=0.8)` -> "adam"; its arguments go to train_options."""
+        kwargs = {k.name: self.exprs.constant(k.value, self.state.globals, f"option '{k.name}'",
+                                              symbols=True) for k in call.keywords}
+        self._check_optimizer_args(call.func, kwargs, call.pos)
+        self.state.train_options[call.func] = kwargs
+        return call.func
+
+    def check_losses(self, train: dict, decls) -> None:
         """A list of losses gives one per output, in the order of the `output` statements."""
-        loss = train.get("loss")
-        if isinstance(loss, tuple) and self.outputs and len(loss) != len(self.outputs):
+        loss, outputs = train.get("loss"), self.state.outputs
+        if isinstance(loss, tuple) and outputs and len(loss) != len(outputs):
             setting = next(s for d in decls if isinstance(d, ast.TrainDecl)
                            for s in d.settings if s.name == "loss")
-            self.error(ArgumentError(f"expected {len(self.outputs)} losses, one per output "
-                                     f"({', '.join(self.outputs)}), found {len(loss)}",
-                                     setting.value.pos))
+            self.state.error(ArgumentError(f"expected {len(outputs)} losses, one per output "
+                                           f"({', '.join(outputs)}), found {len(loss)}",
+                                           setting.value.pos))
 
     def _check_setting(self, s: ast.Setting, value) -> None:
-        values = self._domain_values(value) if isinstance(value, Sym) else [value]
+        values = self.exprs.domain_values(value) if isinstance(value, Sym) else [value]
         if isinstance(value, Sym) and value.op == "hp" and s.name == "optimizer":
-            spec = self.hps[value.args[0]]
-            for label, kwargs in spec.options:
+            for label, kwargs in self.state.hps[value.args[0]].options:
                 self._check_optimizer_args(label, kwargs, s.pos)
         for v in values:
             message = setting_problem(s.name, v)
             if message:
                 bad = first_bad_item(s.name, v)
-                hint = did_you_mean(str(bad), setting_names(s.name)) if isinstance(bad, str) \
-                    else None
-                self.error(TypeMismatch(f"{s.name}: {message}", item_pos(s.value, bad), hint))
+                hint = did_you_mean(bad, setting_names(s.name)) if isinstance(bad, str) else None
+                self.state.error(TypeMismatch(f"{s.name}: {message}", item_pos(s.value, bad),
+                                              hint))
                 return
 
     def _check_optimizer_args(self, name: str, kwargs: dict, pos) -> None:
@@ -655,29 +712,5 @@ class Expander(StructureExpansion, ExpressionEvaluation):
         allowed = optimizer_args(info)
         for k in kwargs:
             if allowed and k not in allowed:
-                self.error(ArgumentError(f"optimizer {name} has no argument '{k}'", pos,
-                                         did_you_mean(k, allowed)))
-
-    # ---- blocks on their own
-    def _check_blocks_standalone(self) -> None:
-        """Expand each block of this file once with symbolic arguments, to find its faults."""
-        own = [d for d in self.module.declarations if isinstance(d, ast.BlockDecl)]
-        for block in own:
-            probe = Expander(self.loaded, {})
-            probe.shallow = True
-            probe.globals = self.globals
-            probe.g.add_node("in", kind="input", op="input", label="in", condition=(),
-                             cluster=None, pos=block.pos, args={})
-            names = {p.name: Sym("param", (p.name,)) for p in block.params}
-            for p in block.params:
-                if p.default is not None:
-                    names[p.name] = probe.expr(p.default, probe._block_env(block, names),
-                                               Scope(hp_path=(block.name,)),
-                                               "a default", hp_name=(block.name, p.name),
-                                               symbols=True)
-            scope = Scope(hp_path=(block.name,), node_path=(block.name,),
-                          block_stack=(block.name,), depth=1)
-            probe.body(block.body, Env(names, probe._file_globals(block), Tensor("in")), scope)
-            for err in probe.errors:
-                self.error(err)
-
+                self.state.error(ArgumentError(f"optimizer {name} has no argument '{k}'", pos,
+                                               did_you_mean(k, allowed)))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .diagnostics import SourcePos
+from .kinds import Hp
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def clause(hp: str, values) -> Clause:
 
 @dataclass(frozen=True)
 class HpSpec:
-    """One hyperparameter: kind 'choice' | 'int' | 'float' | 'bool'."""
+    """One hyperparameter; `kind` is one of kinds.Hp."""
 
     name: str
     kind: str
@@ -76,13 +77,13 @@ class HpSpec:
 
     def domain(self) -> tuple | None:
         """Every value the hp can take, or None for a continuous float range."""
-        if self.kind == "choice":
+        if self.kind == Hp.CHOICE:
             return self.values
-        if self.kind == "bool":
+        if self.kind == Hp.BOOL:
             return (False, True)
         if self.sampling != "linear" and self.step and self.step > 1:
             return self._geometric()
-        if self.kind == "int":  # a range: int(1, 10**9) costs nothing until iterated
+        if self.kind == Hp.INT:  # a range: int(1, 10**9) costs nothing until iterated
             return range(int(self.min), int(self.max) + 1, int(self.step or 1))
         if self.step:
             n = int(round((self.max - self.min) / self.step))
@@ -93,7 +94,7 @@ class HpSpec:
         """Keras Tuner's meaning of a step with log sampling: a factor, min * step ** i."""
         values, v = [], self.min
         while v <= self.max * (1 + 1e-12):
-            values.append(int(v) if self.kind == "int" else round(v, 12))
+            values.append(int(v) if self.kind == Hp.INT else round(v, 12))
             v *= self.step
         return tuple(values)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import networkx as nx
 
 from . import ops
+from .kinds import Node
 from .resolve import Architecture
 
 
@@ -27,7 +28,7 @@ def lower(arch: Architecture, compile: bool = True):
     layers: dict[str, object] = {}
     for node in nx.topological_sort(arch.graph):
         data = arch.graph.nodes[node]
-        if data["op"] == "input":
+        if data["op"] == Node.INPUT:
             tensors[node] = keras.Input(shape=data["shape"], name=layer_name(node))
             continue
         layer = layers.get(data.get("shares")) or ops.build_layer(

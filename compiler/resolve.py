@@ -19,6 +19,7 @@ from . import ops, shapes
 from .diagnostics import ArchError, RangeError, ShapeMismatch, UnknownName, did_you_mean
 from .graph import TemplateGraph
 from .hyper import holds
+from .kinds import Hp, Node
 from .values import Sym, evaluate
 
 
@@ -70,7 +71,8 @@ class Architecture:
                 "peak_activation_bytes": self.peak_activation}
 
     def layers(self) -> list[str]:
-        return [n for n in nx.topological_sort(self.graph) if self.graph.nodes[n]["op"] != "input"]
+        nodes = self.graph.nodes
+        return [n for n in nx.topological_sort(self.graph) if nodes[n]["op"] != Node.INPUT]
 
 
 def active_values(template: TemplateGraph, values=None) -> dict[str, object]:
@@ -98,11 +100,11 @@ def active_values(template: TemplateGraph, values=None) -> dict[str, object]:
 
 def _checked_value(hp, value):
     domain = hp.domain()
-    if hp.kind == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+    if hp.kind == Hp.FLOAT and isinstance(value, int | float) and not isinstance(value, bool):
         value = float(value)
         if hp.min <= value <= hp.max:
             return value
-    if domain is not None and hp.kind != "float" or hp.kind == "float" and domain:
+    if domain is not None and hp.kind != Hp.FLOAT or hp.kind == Hp.FLOAT and domain:
         for d in domain:
             if d == value and type(d) is type(value) or (
                     isinstance(d, float) and isinstance(value, int | float)
@@ -207,7 +209,7 @@ class _Evaluator:
 
     def _prerequisites(self, node: str) -> list[str]:
         data = self.g.nodes[node]
-        if data["kind"] == "select":
+        if data["kind"] == Node.SELECT:
             when = data.get("when")
             refs = _shape_refs(when) if when is not None else []
             if any(r not in self.shape for r in refs):
@@ -231,14 +233,14 @@ class _Evaluator:
     def _compute(self, node: str) -> None:
         data = self.g.nodes[node]
         kind = data["kind"]
-        if kind == "select":
+        if kind == Node.SELECT:
             source = self._selected(node)
             self.aliases[node] = source
             self.shape[node] = self.shape[self.alias(source)]
-        elif kind == "input":
+        elif kind == Node.INPUT:
             self.shape[node] = data["shape"]
-            self.done[node] = {"op": "input", "args": {}, "inputs": [], "params": 0, "flops": 0}
-        elif kind == "output":
+            self.done[node] = {"op": Node.INPUT, "args": {}, "inputs": [], "params": 0, "flops": 0}
+        elif kind == Node.OUTPUT:
             source = self.alias(self.inputs(node)[0])
             self.aliases[node] = source
             self.shape[node] = self.shape[source]

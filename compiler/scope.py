@@ -1,14 +1,21 @@
-"""The expansion's environment: scopes (paths, conditions, clusters), name environments, and the
-small helpers every expansion stage shares (descriptions of values, positions, hints)."""
+"""The expansion's environment: scopes (paths, conditions, clusters), name environments, the
+state every part of an expansion shares (the graph being built, hyperparameters, errors,
+labels) with the writes into it, and small helpers (descriptions of values, positions, hints).
+"""
 
 from __future__ import annotations
 
 import re
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field, replace
 
+import networkx as nx
+
 from . import ast, ops
-from .diagnostics import SourcePos, TypeMismatch
-from .hyper import Condition, clause
+from .diagnostics import ArchError, DuplicateName, SourcePos, TypeMismatch
+from .hyper import Condition, HpSpec, clause
+from .imports import Loaded
+from .kinds import Node
 from .values import Sym, Tensor
 
 
@@ -71,6 +78,110 @@ class Env:
 
     def child(self, inflow: Tensor | None = None) -> Env:
         return Env({}, self, inflow if inflow is not None else self.inflow)
+
+
+def _template_graph() -> nx.MultiDiGraph:
+    return nx.MultiDiGraph(clusters={})
+
+
+def _counters() -> defaultdict[tuple, Counter]:
+    return defaultdict(Counter)
+
+
+def _name_sets() -> defaultdict[tuple, set]:
+    return defaultdict(set)
+
+
+@dataclass
+class ExpansionState:
+    """Loaded files and overrides -> the template graph, hyperparameters, inputs, outputs and
+    errors of one expansion; every part of the expander reads and writes this object only.
+
+    The methods write under a Scope: a label unique in its node path, a node, an edge, a
+    cluster, a select node; `error` keeps the first of equal faults.
+    """
+
+    loaded: Loaded
+    param_overrides: dict[str, object] = field(default_factory=dict)
+    input_overrides: dict[str, tuple] = field(default_factory=dict)
+    shallow: bool = False  # a block checked on its own: a recursive call stops at once
+    globals: Env = field(default_factory=Env)
+    graph: nx.MultiDiGraph = field(default_factory=_template_graph)
+    hps: dict[str, HpSpec] = field(default_factory=dict)
+    errors: list[ArchError] = field(default_factory=list)
+    named_hps: dict[str, ast.HpDecl] = field(default_factory=dict)  # the file's `hp` lines
+    used_named: set[str] = field(default_factory=set)
+    inputs: dict[str, tuple] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    params: dict[str, object] = field(default_factory=dict)
+    train_options: dict[str, dict] = field(default_factory=dict)
+    labels: defaultdict[tuple, Counter] = field(default_factory=_counters)
+    explicit: defaultdict[tuple, set] = field(default_factory=_name_sets)
+    automatic: defaultdict[tuple, set] = field(default_factory=_name_sets)
+    anon_names: dict[tuple, str] = field(default_factory=dict)  # (hp path, pos) -> hp name
+
+    @property
+    def module(self) -> ast.Module:
+        return self.loaded.main
+
+    def error(self, err: ArchError) -> None:
+        key = (err.pos, err.message)
+        if all((e.pos, e.message) != key for e in self.errors):
+            self.errors.append(err)
+
+    def label(self, scope: Scope, base: str, explicit: str | None, pos: SourcePos) -> str:
+        """A node label unique in the scope's node path: `explicit`, else base, base_1, ...
+
+        >>> state, scope = ExpansionState(loaded=None), Scope(node_path=("stem",))
+        >>> [state.label(scope, "conv", None, None) for _ in range(2)]
+        ['conv', 'conv_1']
+        """
+        key = scope.node_path
+        if explicit:
+            if explicit in self.explicit[key]:
+                self.error(DuplicateName(f"label '{explicit}' is used twice in this scope", pos))
+            self.explicit[key].add(explicit)
+            if explicit in self.automatic[key]:  # an earlier unlabelled call took the name
+                return self.label(scope, explicit, None, pos)
+            return explicit
+        while True:
+            n = self.labels[key][base]
+            self.labels[key][base] += 1
+            candidate = base if n == 0 else f"{base}_{n}"
+            if candidate not in self.explicit[key] and candidate not in self.automatic[key]:
+                self.automatic[key].add(candidate)
+                return candidate
+
+    def node(self, scope: Scope, label: str, **attrs) -> str:
+        node_id = "/".join(scope.node_path + (label,))
+        while node_id in self.graph:
+            node_id += "'"
+        if scope.share and attrs.get("kind") == Node.OP:
+            attrs["shares"] = scope.share[1] + node_id[len(scope.share[0]):]
+        self.graph.add_node(node_id, label=label, condition=scope.condition,
+                            cluster=scope.cluster, **attrs)
+        return node_id
+
+    def edge(self, src: Tensor, dst: str, condition: Condition, slot: int = 0, **attrs) -> None:
+        self.graph.add_edge(src.node, dst, slot=slot, condition=condition, **attrs)
+
+    def cluster(self, scope: Scope, kind: str, label: str, pos, **info) -> Scope:
+        """`scope` inside a new cluster of `kind` (a kinds.Cluster) nested in scope's own."""
+        cid = f"cluster_{len(self.graph.graph['clusters'])}"
+        self.graph.graph["clusters"][cid] = dict(kind=kind, label=label, parent=scope.cluster,
+                                                 pos=pos, condition=scope.condition, **info)
+        return replace(scope, cluster=cid)
+
+    def select(self, scope: Scope, base: str, pos, branches: list, **attrs) -> Tensor:
+        """A node passing on the one input whose condition holds. branches: (tensor, cond, tag)."""
+        live = [(t, c, tag) for t, c, tag in branches if t is not None]
+        if len(live) == 1 and live[0][1] == scope.condition:
+            return live[0][0]
+        node = self.node(scope, self.label(scope, base, None, pos), kind=Node.SELECT,
+                         op=Node.SELECT, pos=pos, args={}, **attrs)
+        for slot, (t, cond, tag) in enumerate(live):
+            self.edge(t, node, cond, slot=slot, branch=tag)
+        return Tensor(node)
 
 
 HINT_IN_MESSAGE = re.compile(r"^(.*) \((did you mean '[^']*'\?|use // [^)]*)\)$")

@@ -21,6 +21,7 @@ import random
 from collections.abc import Iterator
 
 from .hyper import Clause, HpSpec, holds, show_condition
+from .kinds import Hp
 
 _KT_SCALARS = (bool, int, float, str)
 
@@ -48,13 +49,13 @@ def values_of(spec: HpSpec):
         A sequence (lazy for ints, so `int(1, 10**9)` costs nothing), or None for a continuous
         float.
     """
-    if spec.kind == "int":
+    if spec.kind == Hp.INT:
         return range(int(spec.min), int(spec.max) + 1, int(spec.step or 1))
     return spec.domain()
 
 
 def is_continuous(spec: HpSpec) -> bool:
-    return spec.kind == "float" and not spec.step
+    return spec.kind == Hp.FLOAT and not spec.step
 
 
 def _specs(template) -> list[HpSpec]:
@@ -79,7 +80,7 @@ def _check_order(specs: list[HpSpec]) -> None:
 
 def _needs_labels(spec: HpSpec) -> bool:
     """A choice whose values Keras Tuner cannot hold as they are (tuples, lists, None)."""
-    if spec.kind != "choice":
+    if spec.kind != Hp.CHOICE:
         return False
     types = {type(v) for v in spec.values}
     return len(types) != 1 or not issubclass(next(iter(types)), _KT_SCALARS)
@@ -201,16 +202,16 @@ def _kt_declaration(spec: HpSpec) -> tuple[str, dict]:
     (Keras Tuner multiplies by the step, the template adds it) -- the hp is an ordered Choice
     of its exact values, so that counts, conditions and trial values agree.
     """
-    if spec.kind == "choice":
+    if spec.kind == Hp.CHOICE:
         values = [kt_value(spec, v) for v in spec.values]
         return "Choice", {"values": values, "default": kt_value(spec, spec.default)}
-    if spec.kind == "bool":
+    if spec.kind == Hp.BOOL:
         return "Boolean", {"default": bool(spec.default)}
-    if spec.kind == "int" and (spec.sampling == "linear" or (spec.step or 1) == 1):
+    if spec.kind == Hp.INT and (spec.sampling == "linear" or (spec.step or 1) == 1):
         step = int(spec.step or 1) if spec.sampling == "linear" else None  # kt: log step > 1
         return "Int", {"min_value": int(spec.min), "max_value": int(spec.max), "step": step,
                        "sampling": spec.sampling, "default": int(spec.default)}
-    if spec.kind == "float" and (not spec.step or _kt_float_exact(spec)):
+    if spec.kind == Hp.FLOAT and (not spec.step or _kt_float_exact(spec)):
         return "Float", {"min_value": float(spec.min), "max_value": float(spec.max),
                          "step": spec.step or None, "sampling": spec.sampling,
                          "default": float(spec.default)}
@@ -424,7 +425,7 @@ def describe(template) -> dict:
 
 def _describe_hp(spec: HpSpec) -> dict:
     out: dict = {"name": spec.name, "kind": spec.kind}
-    if spec.kind in ("choice", "bool"):
+    if spec.kind in (Hp.CHOICE, Hp.BOOL):
         out["values"] = [_json(v) for v in spec.domain()]
     else:
         out.update(min=_json(spec.min), max=_json(spec.max), step=_json(spec.step),
