@@ -22,7 +22,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from . import ast, ops
+from . import arguments, ast, ops, vocab
 from .diagnostics import (
     ArchErrors,
     ArgumentError,
@@ -481,8 +481,8 @@ class ChainExpansion:
         """An op call's arguments, bound to the op's parameters and evaluated."""
         keywords = self._keywords(call)
         try:
-            bound = ops.bind(spec, list(positional), keywords)
-        except ops.OpArgError as exc:
+            bound = arguments.bind(spec, list(positional), keywords)
+        except arguments.OpArgError as exc:
             self.state.error(ArgumentError(str(exc), _bind_fault_pos(exc, call, keywords,
                                                                      positional), exc.hint))
             return {}
@@ -510,10 +510,10 @@ class ChainExpansion:
         if arg is None or value is None:
             return
         for v in self.exprs.domain_values(value):
-            message = ops.check_value(arg, v)
+            message = arguments.check_value(arg, v)
             if message:
                 message, hint = split_hint(message)
-                if hint is None and isinstance(value, str) and value not in ops.ACTIVATIONS:
+                if hint is None and isinstance(value, str) and value not in vocab.ACTIVATIONS:
                     hint = did_you_mean(value, sorted(env.visible()))
                 self.state.error(TypeMismatch(f"{spec.name}: {message}", pos, hint))
                 return
@@ -621,7 +621,8 @@ def _is_merge_op(name: str) -> bool:
     return spec is not None and spec.inputs != 1
 
 
-def _bind_fault_pos(exc: ops.OpArgError, call: ast.Call, keywords: dict, positional) -> SourcePos:
+def _bind_fault_pos(exc: arguments.OpArgError, call: ast.Call, keywords: dict,
+                    positional) -> SourcePos:
     """Where an argument that does not bind is: its keyword, its position, else the call."""
     if exc.keyword in keywords:
         return keywords[exc.keyword].pos
@@ -666,7 +667,7 @@ class TrainSection:
 
     def _value(self, s: ast.Setting):
         call = s.value if isinstance(s.value, ast.Call) else None
-        if s.name == "optimizer" and call is not None and call.func in ops.OPTIMIZERS:
+        if s.name == "optimizer" and call is not None and call.func in vocab.OPTIMIZERS:
             return self._optimizer_call(call)
         value = self.exprs.expr(s.value, self.state.globals, Scope(), s.name, hp_name=(s.name,),
                                 symbols=True)
@@ -706,7 +707,7 @@ class TrainSection:
                 return
 
     def _check_optimizer_args(self, name: str, kwargs: dict, pos) -> None:
-        info = ops.OPTIMIZERS.get(name)
+        info = vocab.OPTIMIZERS.get(name)
         if info is None:
             return
         allowed = optimizer_args(info)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import networkx as nx
 
-from . import ops
+from . import factories, ops
 from .kinds import Node
 from .resolve import Architecture
 
@@ -31,7 +31,7 @@ def lower(arch: Architecture, compile: bool = True):
         if data["op"] == Node.INPUT:
             tensors[node] = keras.Input(shape=data["shape"], name=layer_name(node))
             continue
-        layer = layers.get(data.get("shares")) or ops.build_layer(
+        layer = layers.get(data.get("shares")) or factories.build_layer(
             ops.lookup(data["op"]), data["args"], name=layer_name(node))
         layers[node] = layer
         inputs = [tensors[u] for u in data["inputs"]]
@@ -59,7 +59,7 @@ def compile_model(model, arch: Architecture) -> None:
     kwargs = dict(arch.options.get(name, {}))
     if "learning_rate" in train:
         kwargs["learning_rate"] = train["learning_rate"]
-    optimizer = ops.build_optimizer(name, kwargs)
+    optimizer = factories.build_optimizer(name, kwargs)
     model.compile(optimizer=optimizer, loss=_losses(arch), metrics=_metrics(arch))
 
 
@@ -67,15 +67,16 @@ def _losses(arch: Architecture):
     """One loss for every output, or a list: the i-th loss for the i-th `output`."""
     loss = arch.train.get("loss", "categorical_crossentropy")
     if not isinstance(loss, tuple):
-        return ops.build_loss(loss)
+        return factories.build_loss(loss)
     if len(loss) != len(arch.outputs):
         raise ValueError(f"{len(loss)} losses for {len(arch.outputs)} outputs")
-    return {name: ops.build_loss(item) for name, item in zip(arch.outputs, loss, strict=True)}
+    return {name: factories.build_loss(item) for name, item in zip(arch.outputs, loss, strict=True)}
 
 
 def _metrics(arch: Architecture):
     metrics = arch.train.get("metrics", ())
-    metrics = [ops.build_metric(m) for m in (metrics if isinstance(metrics, tuple) else (metrics,))]
+    metrics = [factories.build_metric(m)
+               for m in (metrics if isinstance(metrics, tuple) else (metrics,))]
     if len(arch.outputs) > 1:
         return {name: metrics for name in arch.outputs} if metrics else None
     return metrics

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from . import ops, shapes
+from . import arguments, ops, shapes
 from .diagnostics import ArchError, RangeError, ShapeMismatch, UnknownName, did_you_mean
 from .graph import TemplateGraph
 from .hyper import holds
@@ -255,14 +255,14 @@ class _Evaluator:
             op = {"concat": "concat", "add": "add", "multiply": "multiply"}[args.pop("op")]
         spec = ops.lookup(op)
         problems = [m for k, v in args.items()
-                    if (arg := spec.arg(k)) is not None and (m := ops.check_value(arg, v))]
+                    if (arg := spec.arg(k)) is not None and (m := arguments.check_value(arg, v))]
         if problems:
             raise ShapeMismatch(f"{op} '{node}': {problems[0]}", data.get("pos"))
         sources = [self.alias(u) for u in self.inputs(node)]
         in_shapes = [self.shape[s] for s in sources]
         self._check_tied(node, data, args, in_shapes)
         try:
-            result = shapes.infer(spec, ops.effective_args(spec, args), in_shapes)
+            result = shapes.infer(spec, arguments.effective_args(spec, args), in_shapes)
         except shapes.ShapeFault as fault:
             raise self._mismatch(node, data, sources, str(fault)) from None
         self.shape[node] = result.shape

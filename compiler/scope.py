@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
-from . import ast, ops
+from . import ast, vocab
 from .diagnostics import ArchError, DuplicateName, SourcePos, TypeMismatch
 from .hyper import Condition, HpSpec, clause
 from .imports import Loaded
@@ -188,7 +188,7 @@ HINT_IN_MESSAGE = re.compile(r"^(.*) \((did you mean '[^']*'\?|use // [^)]*)\)$"
 
 
 def split_hint(message: str) -> tuple[str, str | None]:
-    """ops.check_value puts a hint in parentheses at the end; diagnostics want it apart."""
+    """arguments.check_value puts a hint in parentheses at the end; diagnostics want it apart."""
     m = HINT_IN_MESSAGE.match(message)
     return (m.group(1), m.group(2)) if m else (message, None)
 
@@ -234,7 +234,7 @@ def unify_numbers(values: list, pos) -> list:
 
 def first_bad_item(name: str, v):
     if name in ("metrics", "loss") and isinstance(v, tuple):
-        known = ops.METRICS if name == "metrics" else ops.LOSSES
+        known = vocab.METRICS if name == "metrics" else vocab.LOSSES
         return next((m for m in v if m not in known and not (name == "loss" and m is None)), v)
     return v
 
@@ -251,22 +251,22 @@ def item_pos(node, value) -> SourcePos:
 
 
 def setting_names(name: str) -> list[str]:
-    return {"optimizer": list(ops.OPTIMIZERS), "loss": list(ops.LOSSES),
-            "metrics": list(ops.METRICS)}.get(name, [])
+    return {"optimizer": list(vocab.OPTIMIZERS), "loss": list(vocab.LOSSES),
+            "metrics": list(vocab.METRICS)}.get(name, [])
 
 
 def setting_problem(name: str, v) -> str | None:
     if isinstance(v, Sym):
         return None
     if name == "optimizer":
-        return None if v in ops.OPTIMIZERS else f"expected an optimizer name, found {v!r}"
+        return None if v in vocab.OPTIMIZERS else f"expected an optimizer name, found {v!r}"
     if name == "loss":  # in a list, `none`: an output that no loss trains (SSD's detections)
         items = v if isinstance(v, tuple) else (v,)
-        bad = [m for m in items if m not in ops.LOSSES and not (m is None and len(items) > 1)]
+        bad = [m for m in items if m not in vocab.LOSSES and not (m is None and len(items) > 1)]
         return f"expected a loss name, found {bad[0]!r}" if bad else None
     if name == "metrics":
         items = v if isinstance(v, tuple) else (v,)
-        bad = [m for m in items if m not in ops.METRICS]
+        bad = [m for m in items if m not in vocab.METRICS]
         return f"expected metric names, found {bad[0]!r}" if bad else None
     if name == "learning_rate":
         ok = isinstance(v, int | float) and not isinstance(v, bool) and v > 0

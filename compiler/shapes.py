@@ -1,15 +1,17 @@
-"""Shape, parameter and FLOP rules: op + concrete arguments + input shapes -> output shape,
+"""Shape, parameter and FLOP rules: concrete arguments + input shapes -> output shape,
 parameter count and multiply-adds, without building Keras.
 
-Shapes leave out the batch axis. One rule per Keras layer class (`RULES`); ops of the
-registry find theirs through `OpSpec.keras_class`. FLOPs count the multiply-adds of
-convolutions and dense layers (the usual "MACs"); other layers count 0.
+Each op of the registry holds its rule (`ops.OpSpec.shape`): a function, or, for a family of
+Keras layers that differ only in their number of spatial axes (Conv1D/2D/3D, MaxPooling1D/2D,
+GlobalAveragePooling1D/2D, ...), the family's rule at that rank (`Conv(2)`, `Pool(1)`).
+Shapes leave out the batch axis. FLOPs count the multiply-adds of convolutions and dense
+layers (the usual "MACs"); other layers count 0.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 Shape = tuple
@@ -26,25 +28,47 @@ class Result:
     flops: int = 0
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)
+Rule = Callable[[Mapping, list], Result]  # (effective arguments, input shapes) -> Result
+
+
+def infer(spec, args: Mapping, shapes: list[Shape]) -> Result:
+    """Output shape, parameters and FLOPs of op `spec` with effective `args` on `shapes`.
+
+    Raises:
+        ShapeFault: the inputs cannot work with this op.
+    """
+    return spec.shape(args, shapes)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _tuple(v, rank: int) -> tuple[int, ...]:
+    """An int for every axis (`3` -> (3, 3)), or the tuple as given."""
+    return (v,) * rank if isinstance(v, int) else tuple(v)
 
 
 def _prod(xs) -> int:
     return math.prod(int(x) for x in xs)
 
 
+_LAYOUTS = {2: "(steps, C)", 3: "(H, W, C)", 4: "(D, H, W, C)"}
+
+
 def _rank(shapes: list[Shape], rank: int, what: str) -> Shape:
     (shape,) = shapes
     if len(shape) != rank:
-        raise ShapeFault(f"{what} expects an input of rank {rank} "
-                         f"({'(H, W, C)' if rank == 3 else '(steps, C)' if rank == 2 else ''}), "
+        raise ShapeFault(f"{what} expects an input of rank {rank} ({_LAYOUTS.get(rank, '')}), "
                          f"found {_fmt(shape)}")
     return shape
 
 
 def _fmt(shape: Shape) -> str:
     return "(" + ", ".join(str(d) for d in shape) + ")"
+
+
+def _fmts(shapes) -> str:
+    return " and ".join(_fmt(s) for s in shapes)
 
 
 def conv_length(size: int, kernel: int, stride: int, padding: str, dilation: int = 1) -> int:
@@ -59,51 +83,63 @@ def conv_length(size: int, kernel: int, stride: int, padding: str, dilation: int
     return out
 
 
-def _spatial(shape, kernel, strides, padding, dilation=(1, 1)) -> tuple[int, int]:
-    kh, kw = _pair(kernel)
-    sh, sw = _pair(strides)
-    dh, dw = _pair(dilation)
-    return (conv_length(shape[0], kh, sh, padding, dh), conv_length(shape[1], kw, sw, padding, dw))
+def _windows(size: Shape, kernel, strides, padding: str, dilation=1) -> tuple[int, ...]:
+    """The output size on every spatial axis of a window sliding over `size`."""
+    rank = len(size)
+    return tuple(conv_length(n, k, s, padding, d) for n, k, s, d in zip(
+        size, _tuple(kernel, rank), _tuple(strides, rank), _tuple(dilation, rank), strict=True))
 
 
-def conv2d(a, shapes) -> Result:
-    h, w, c = _rank(shapes, 3, "conv2d")
-    groups = a.get("groups", 1)
-    if c % groups or a["filters"] % groups:
-        raise ShapeFault(f"groups={groups} must divide the input channels ({c}) and filters")
-    oh, ow = _spatial((h, w), a["kernel_size"], a["strides"], a["padding"], a["dilation_rate"])
-    kh, kw = _pair(a["kernel_size"])
-    per_out = kh * kw * (c // groups)
-    params = per_out * a["filters"] + (a["filters"] if a["use_bias"] else 0)
-    return Result((oh, ow, a["filters"]), params, oh * ow * per_out * a["filters"])
+def _bias(a, units: int) -> int:
+    return units if a["use_bias"] else 0
 
 
-def conv1d(a, shapes) -> Result:
-    length, c = _rank(shapes, 2, "conv1d")
-    out = conv_length(length, a["kernel_size"], a["strides"], a["padding"], a["dilation_rate"])
-    groups = a.get("groups", 1)
-    per_out = a["kernel_size"] * (c // groups)
-    params = per_out * a["filters"] + (a["filters"] if a["use_bias"] else 0)
-    return Result((out, a["filters"]), params, out * per_out * a["filters"])
+# ---------------------------------------------------------------- spatial families
 
 
-def depthwise_conv2d(a, shapes) -> Result:
-    h, w, c = _rank(shapes, 3, "depthwise_conv2d")
-    oh, ow = _spatial((h, w), a["kernel_size"], a["strides"], a["padding"], a["dilation_rate"])
-    kh, kw = _pair(a["kernel_size"])
-    out_c = c * a["depth_multiplier"]
-    params = kh * kw * out_c + (out_c if a["use_bias"] else 0)
-    return Result((oh, ow, out_c), params, oh * ow * kh * kw * out_c)
+@dataclass(frozen=True)
+class Conv:
+    """ConvND: `filters` outputs of a kernel over `groups` slices of the channels."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *size, c = _rank(shapes, self.rank + 1, f"conv{self.rank}d")
+        groups, f = a.get("groups", 1), a["filters"]
+        if c % groups or f % groups:
+            raise ShapeFault(f"groups={groups} must divide the input channels ({c}) and filters")
+        out = _windows(size, a["kernel_size"], a["strides"], a["padding"], a["dilation_rate"])
+        per_out = _prod(_tuple(a["kernel_size"], self.rank)) * (c // groups)
+        return Result((*out, f), per_out * f + _bias(a, f), _prod(out) * per_out * f)
 
 
-def separable_conv2d(a, shapes) -> Result:
-    h, w, c = _rank(shapes, 3, "separable_conv2d")
-    oh, ow = _spatial((h, w), a["kernel_size"], a["strides"], a["padding"], a["dilation_rate"])
-    kh, kw = _pair(a["kernel_size"])
-    mid = c * a["depth_multiplier"]
-    f = a["filters"]
-    params = kh * kw * mid + mid * f + (f if a["use_bias"] else 0)
-    return Result((oh, ow, f), params, oh * ow * (kh * kw * mid + mid * f))
+@dataclass(frozen=True)
+class DepthwiseConv:
+    """DepthwiseConvND: `depth_multiplier` kernels per input channel."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *size, c = _rank(shapes, self.rank + 1, f"depthwise_conv{self.rank}d")
+        out = _windows(size, a["kernel_size"], a["strides"], a["padding"], a["dilation_rate"])
+        kernel = _prod(_tuple(a["kernel_size"], self.rank))
+        out_c = c * a["depth_multiplier"]
+        return Result((*out, out_c), kernel * out_c + _bias(a, out_c), _prod(out) * kernel * out_c)
+
+
+@dataclass(frozen=True)
+class SeparableConv:
+    """SeparableConvND: a depthwise convolution, then a 1x1 one to `filters` channels."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *size, c = _rank(shapes, self.rank + 1, f"separable_conv{self.rank}d")
+        out = _windows(size, a["kernel_size"], a["strides"], a["padding"], a["dilation_rate"])
+        kernel = _prod(_tuple(a["kernel_size"], self.rank))
+        mid, f = c * a["depth_multiplier"], a["filters"]
+        per_pixel = kernel * mid + mid * f
+        return Result((*out, f), per_pixel + _bias(a, f), _prod(out) * per_pixel)
 
 
 def _transpose_length(size, kernel, stride, padding, output_padding) -> int:
@@ -113,30 +149,99 @@ def _transpose_length(size, kernel, stride, padding, output_padding) -> int:
     return (size - 1) * stride + kernel - 2 * pad + output_padding
 
 
-def conv2d_transpose(a, shapes) -> Result:
-    h, w, c = _rank(shapes, 3, "conv2d_transpose")
-    kh, kw = _pair(a["kernel_size"])
-    sh, sw = _pair(a["strides"])
-    op = a.get("output_padding")
-    oph, opw = (None, None) if op is None else _pair(op)
-    oh = _transpose_length(h, kh, sh, a["padding"], oph)
-    ow = _transpose_length(w, kw, sw, a["padding"], opw)
-    f = a["filters"]
-    params = kh * kw * c * f + (f if a["use_bias"] else 0)
-    return Result((oh, ow, f), params, h * w * kh * kw * c * f)
+@dataclass(frozen=True)
+class ConvTranspose:
+    """ConvNDTranspose: learned upsampling by `strides`."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *size, c = _rank(shapes, self.rank + 1, f"conv{self.rank}d_transpose")
+        kernel = _tuple(a["kernel_size"], self.rank)
+        strides = _tuple(a["strides"], self.rank)
+        op = a.get("output_padding")
+        extra = (None,) * self.rank if op is None else _tuple(op, self.rank)
+        out = tuple(_transpose_length(*dims, a["padding"], p)
+                    for *dims, p in zip(size, kernel, strides, extra, strict=True))
+        f = a["filters"]
+        weights = _prod(kernel) * c * f
+        return Result((*out, f), weights + _bias(a, f), _prod(size) * weights)
 
 
-def pool2d(a, shapes) -> Result:
-    h, w, c = _rank(shapes, 3, "pooling")
-    size = a.get("pool_size") or (2, 2)
-    strides = a.get("strides") or size
-    oh, ow = _spatial((h, w), size, strides, a["padding"])
-    return Result((oh, ow, c))
+@dataclass(frozen=True)
+class Pool:
+    """MaxPoolingND / AveragePoolingND (strides default to pool_size)."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *size, c = _rank(shapes, self.rank + 1, "pooling")
+        window = a.get("pool_size") or 2
+        out = _windows(size, window, a.get("strides") or window, a["padding"])
+        return Result((*out, c))
 
 
-def global_pool2d(a, shapes) -> Result:
-    _, _, c = _rank(shapes, 3, "global pooling")
-    return Result((1, 1, c) if a.get("keepdims") else (c,))
+@dataclass(frozen=True)
+class GlobalPool:
+    """GlobalAveragePoolingND / GlobalMaxPoolingND: one value per channel."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *_, c = _rank(shapes, self.rank + 1, "global pooling")
+        return Result((1,) * self.rank + (c,) if a.get("keepdims") else (c,))
+
+
+@dataclass(frozen=True)
+class UpSampling:
+    """UpSamplingND: every spatial axis times its `size`."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *size, c = _rank(shapes, self.rank + 1, f"upsampling{self.rank}d")
+        factors = _tuple(a.get("size", 2), self.rank)
+        return Result((*(n * s for n, s in zip(size, factors, strict=True)), c))
+
+
+def _margins(p, rank: int) -> tuple[tuple[int, int], ...]:
+    """A ZeroPadding/Cropping spec as (before, after) per spatial axis: an int for all of
+    them, one int or pair per axis, or (1-D) the pair (before, after)."""
+    if isinstance(p, int):
+        return ((p, p),) * rank
+    if rank == 1 and all(isinstance(x, int) for x in p):
+        return (tuple(p),)
+    return tuple((x, x) if isinstance(x, int) else tuple(x) for x in p)
+
+
+@dataclass(frozen=True)
+class ZeroPadding:
+    """ZeroPaddingND: zeros before and after each spatial axis."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *size, c = _rank(shapes, self.rank + 1, f"zero_padding{self.rank}d")
+        margins = _margins(a.get("padding", 1), self.rank)
+        return Result((*(n + b + e for n, (b, e) in zip(size, margins, strict=True)), c))
+
+
+@dataclass(frozen=True)
+class Cropping:
+    """CroppingND: rows cut off before and after each spatial axis."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        *size, c = _rank(shapes, self.rank + 1, f"cropping{self.rank}d")
+        margins = _margins(a.get("cropping", 0), self.rank)
+        out = tuple(n - b - e for n, (b, e) in zip(size, margins, strict=True))
+        if min(out) < 1:
+            raise ShapeFault(f"cropping leaves no pixels of {_fmt((*size, c))}")
+        return Result((*out, c))
+
+
+# ---------------------------------------------------------------- other layers
 
 
 def dense(a, shapes) -> Result:
@@ -193,10 +298,6 @@ def concat(a, shapes) -> Result:
     return Result(tuple(out))
 
 
-def _fmts(shapes) -> str:
-    return " and ".join(_fmt(s) for s in shapes)
-
-
 def elementwise(a, shapes) -> Result:
     """Add / Multiply / ...: equal shapes, or 1s that broadcast (an SE gate (1, 1, C))."""
     rank = max(len(s) for s in shapes)
@@ -208,36 +309,6 @@ def elementwise(a, shapes) -> Result:
             raise ShapeFault("element-wise merge of shapes that differ: " + _fmts(shapes))
         out.append(sizes.pop() if sizes else 1)
     return Result(tuple(out))
-
-
-def upsampling2d(a, shapes) -> Result:
-    h, w, c = _rank(shapes, 3, "upsampling2d")
-    sh, sw = _pair(a.get("size", (2, 2)))
-    return Result((h * sh, w * sw, c))
-
-
-def _padding_spec(p) -> tuple[tuple[int, int], tuple[int, int]]:
-    if isinstance(p, int):
-        return (p, p), (p, p)
-    first, second = p
-    if isinstance(first, int):
-        return (first, first), (second, second)
-    return tuple(first), tuple(second)
-
-
-def zero_padding2d(a, shapes) -> Result:
-    h, w, c = _rank(shapes, 3, "zero_padding2d")
-    (t, b), (left, r) = _padding_spec(a.get("padding", (1, 1)))
-    return Result((h + t + b, w + left + r, c))
-
-
-def cropping2d(a, shapes) -> Result:
-    h, w, c = _rank(shapes, 3, "cropping2d")
-    (t, b), (left, r) = _padding_spec(a.get("cropping", ((0, 0), (0, 0))))
-    oh, ow = h - t - b, w - left - r
-    if oh < 1 or ow < 1:
-        raise ShapeFault(f"cropping leaves no pixels of {_fmt((h, w, c))}")
-    return Result((oh, ow, c))
 
 
 def flatten(a, shapes) -> Result:
@@ -295,37 +366,3 @@ def ssd_decode(a, shapes) -> Result:
         raise ShapeFault(f"ssd_decode: feature maps {grid} at {per_cell} anchors per cell make "
                          f"{anchors} anchors, but the predictions have {classes[0]} rows")
     return Result((a.get("max_detections", 100), 6))
-
-
-RULES: dict[str, Callable] = {
-    "Conv2D": conv2d, "Conv1D": conv1d, "DepthwiseConv2D": depthwise_conv2d,
-    "SeparableConv2D": separable_conv2d, "Conv2DTranspose": conv2d_transpose,
-    "MaxPooling2D": pool2d, "AveragePooling2D": pool2d,
-    "GlobalAveragePooling2D": global_pool2d, "GlobalMaxPooling2D": global_pool2d,
-    "Dense": dense, "BatchNormalization": batch_norm, "LayerNormalization": layer_norm,
-    "Normalization": normalization, "Concatenate": concat,
-    "Add": elementwise, "Multiply": elementwise, "Average": elementwise,
-    "Maximum": elementwise, "Minimum": elementwise, "Subtract": elementwise,
-    "UpSampling2D": upsampling2d, "ZeroPadding2D": zero_padding2d,
-    "Cropping2D": cropping2d, "Flatten": flatten, "Reshape": reshape, "Resizing": resizing,
-    "archc.Reduce": reduce, "archc.SSDDecode": ssd_decode,
-}
-SAME_SHAPE = ("Dropout", "SpatialDropout2D", "Activation", "ReLU", "LeakyReLU", "Softmax",
-              "Identity", "Rescaling", "ELU")
-
-
-def rule(keras_class: str) -> Callable:
-    if keras_class in RULES:
-        return RULES[keras_class]
-    if keras_class in SAME_SHAPE:
-        return same_shape
-    raise KeyError(f"no shape rule for {keras_class}")
-
-
-def infer(spec, args: dict, shapes: list[Shape]) -> Result:
-    """Output shape, parameters and FLOPs of op `spec` with effective `args` on `shapes`.
-
-    Raises:
-        ShapeFault: the inputs cannot work with this op.
-    """
-    return rule(spec.keras_class)(args, shapes)

@@ -20,7 +20,7 @@ cross-entropy on the positives and on the hardest negatives, 3 per positive) and
 `SSDSmoothL1` (`ssd_smooth_l1`: SmoothL1 on the positives' offsets), each normalised by the
 number of positives in the batch, so their sum is SSD's loss with alpha = 1.
 
-For inference the `ssd_decode` op (`archc.layers.SSDDecode`) turns the two outputs into
+For inference the `ssd_decode` op (the `SSDDecode` layer) turns the two outputs into
 detections: softmax scores, boxes decoded against the anchors, and per-class non-max
 suppression by TensorFlow (`non_max_suppression`); `unpack` splits its rows into boxes,
 scores, classes and counts, and `inference_model` wraps a trained model for prediction.
@@ -94,52 +94,57 @@ def feature_maps_of(obj) -> list[tuple[int, int]]:
     """The (H, W) of the feature maps an SSD model predicts from: of the `ssd_decode` layer
     of a Keras model, of the `ssd_decode` node of an `Architecture`, or of a `Template` at
     its defaults."""
-    from .graph import TemplateGraph as Template
-    from .resolve import Architecture
+    found = _decode_node(obj)
+    if found is None:
+        return list(_built_decode_layer(obj).feature_maps)
+    return _node_maps(*found)
 
-    if isinstance(obj, Template):
+
+def _decode_node(obj) -> tuple | None:
+    """(graph, attributes) of the `ssd_decode` node of an `Architecture` (a `Template` is
+    resolved at its defaults first), or None for a Keras model.
+
+    Duck-typed, so that this module imports no pipeline stage: a template is what has a
+    `resolve()`, an architecture what has a `graph` of op nodes.
+    """
+    if callable(getattr(obj, "resolve", None)):
         obj = obj.resolve()
-    if isinstance(obj, Architecture):
-        g = obj.graph
-        for _, data in g.nodes(data=True):
-            if data["op"] == "ssd_decode":
-                return _maps_of(data["args"].get("feature_maps"),
-                                [g.nodes[u]["shape"] for u in data["inputs"][2:]])
-        raise ValueError(f"{obj.template.name} has no ssd_decode node")
-    layer = _decode_layer(obj)
+    graph = getattr(obj, "graph", None)
+    if graph is None:
+        return None
+    for _, data in graph.nodes(data=True):
+        if data["op"] == "ssd_decode":
+            return graph, data
+    raise ValueError(f"{obj.template.name} has no ssd_decode node")
+
+
+def _built_decode_layer(model) -> SSDDecode:
+    layer = _decode_layer(model)
     if layer is None or layer.anchors is None:
         raise ValueError("the model has no built ssd_decode (SSDDecode) layer")
-    return list(layer.feature_maps)
+    return layer
 
 
-def _maps_of(configured, shapes) -> list[tuple[int, int]]:
-    if configured:
-        return [tuple(int(d) for d in m) for m in configured]
-    return [(int(s[0]), int(s[1])) for s in shapes]
+def _node_maps(graph, node: dict) -> list[tuple[int, int]]:
+    """The feature maps of an `ssd_decode` node: its `feature_maps`, else its inputs' (H, W)."""
+    if node["args"].get("feature_maps"):
+        return [tuple(int(d) for d in m) for m in node["args"]["feature_maps"]]
+    return [(int(s[0]), int(s[1])) for s in (graph.nodes[u]["shape"] for u in node["inputs"][2:])]
 
 
 def anchors_for(obj) -> np.ndarray:
     """The anchors of a Keras model, `Architecture` or `Template` (see `feature_maps_of`),
     with the scales and ratios its `ssd_decode` was given."""
-    from .graph import TemplateGraph as Template
-    from .resolve import Architecture
-
-    if isinstance(obj, Template):
-        obj = obj.resolve()
-    if isinstance(obj, Architecture):
-        node = next(d for _, d in obj.graph.nodes(data=True) if d["op"] == "ssd_decode")
-        options = {k: node["args"][k] for k in ("s_min", "s_max", "aspect_ratios")
-                   if k in node["args"]}
-        return make_anchors(feature_maps_of(obj), **options)
-    layer = _decode_layer(obj)
-    if layer is None or layer.anchors is None:
-        raise ValueError("the model has no built ssd_decode (SSDDecode) layer")
-    return layer.anchors
+    found = _decode_node(obj)
+    if found is None:
+        return _built_decode_layer(obj).anchors
+    graph, node = found
+    options = {k: node["args"][k] for k in ("s_min", "s_max", "aspect_ratios")
+               if k in node["args"]}
+    return make_anchors(_node_maps(graph, node), **options)
 
 
 def _decode_layer(model):
-    from .layers import SSDDecode
-
     return next((layer for layer in getattr(model, "layers", ())
                  if isinstance(layer, SSDDecode)), None)
 
@@ -356,6 +361,69 @@ def non_max_suppression(boxes, scores, max_detections: int = 100, iou_threshold:
                      fn_output_signature=tf.TensorSpec([max_detections, 6], boxes.dtype))
 
 
+@keras.saving.register_keras_serializable(package="archc")
+class SSDDecode(keras.layers.Layer):
+    """SSD's decoding for inference: inputs `[classes, boxes, *feature_maps]` -- class logits
+    (B, N, C+1) with the background first, box offsets (B, N, 4), and the feature maps the
+    heads predict from (only their (H, W) are read, to place the anchors; or give
+    `feature_maps` and pass only the two predictions). Output (B, max_detections, 6): per
+    detection `[ymin, xmin, ymax, xmax, score, class]`, best first, class -1 and zeros in
+    the empty rows (`unpack` splits it).
+
+    Softmax scores, offsets decoded against the anchors (`make_anchors`) and clipped to the
+    image, then per-class non-max suppression by TensorFlow's own kernel
+    (`non_max_suppression`: the result of `tf.image.combined_non_max_suppression`, through an
+    op TensorFlow Lite runs natively). In a training step (`training=True`) the
+    output is all zeros: no loss reads it, and NMS would only cost time.
+    """
+
+    def __init__(self, max_detections: int = 100, iou_threshold: float = 0.45,
+                 score_threshold: float = 0.01, s_min: float = 0.2, s_max: float = 0.9,
+                 aspect_ratios=(1.0, 2.0, 0.5, 3.0, 1.0 / 3.0), variances=(0.1, 0.2),
+                 feature_maps=None, **kwargs):
+        super().__init__(**kwargs)
+        self.max_detections = int(max_detections)
+        self.iou_threshold = float(iou_threshold)
+        self.score_threshold = float(score_threshold)
+        self.s_min, self.s_max = float(s_min), float(s_max)
+        self.aspect_ratios = tuple(float(r) for r in aspect_ratios)
+        self.variances = tuple(float(v) for v in variances)
+        self.feature_maps = (None if feature_maps is None
+                             else tuple(tuple(int(d) for d in m) for m in feature_maps))
+        self.anchors = None
+
+    def build(self, input_shape):
+        classes, boxes, *maps = input_shape
+        if self.feature_maps is None:
+            if not maps:
+                raise ValueError("SSDDecode needs the feature maps as inputs or `feature_maps`")
+            self.feature_maps = tuple((int(m[1]), int(m[2])) for m in maps)
+        self.anchors = make_anchors(self.feature_maps, self.s_min, self.s_max, self.aspect_ratios)
+        if classes[1] is not None and classes[1] != len(self.anchors):
+            raise ValueError(f"{len(self.anchors)} anchors for feature maps "
+                             f"{list(self.feature_maps)}, but {classes[1]} predictions")
+
+    def call(self, inputs, training=None):
+        logits, offsets = inputs[0], inputs[1]
+        if training:  # nothing trains the detections: skip the NMS in training steps
+            return K.zeros((K.shape(logits)[0], self.max_detections, 6), logits.dtype)
+        scores = K.softmax(logits, axis=-1)[..., 1:]
+        boxes = K.clip(decode(offsets, self.anchors, self.variances), 0.0, 1.0)
+        return non_max_suppression(boxes, scores, self.max_detections, self.iou_threshold,
+                                   self.score_threshold)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], self.max_detections, 6)
+
+    def get_config(self):
+        maps = None if self.feature_maps is None else [list(m) for m in self.feature_maps]
+        return {**super().get_config(), "max_detections": self.max_detections,
+                "iou_threshold": self.iou_threshold, "score_threshold": self.score_threshold,
+                "s_min": self.s_min, "s_max": self.s_max,
+                "aspect_ratios": list(self.aspect_ratios), "variances": list(self.variances),
+                "feature_maps": maps}
+
+
 def unpack(detections) -> dict:
     """The `ssd_decode` output (..., K, 6) as `{"boxes": (..., K, 4), "scores": (..., K),
     "classes": (..., K) int (-1 where empty), "valid": (...) the number of detections}`."""
@@ -374,8 +442,6 @@ def inference_model(model, feature_maps: Sequence[tuple[int, int]] | None = None
     keeps it; for a model with only `classes` and `boxes` outputs, give the feature-map
     sizes of its heads (finest first) and the `SSDDecode` options (max_detections, ...).
     """
-    from .layers import SSDDecode
-
     layer = _decode_layer(model)
     if layer is not None and not options:
         detections = layer.output

@@ -16,9 +16,9 @@ import tensorflow as tf
 import archc
 from archc import ssd
 from archc.data.mnist_boxes import make_mnist_boxes, make_splits, source_digits
-from archc.layers import SSDDecode
 from archc.lower import lower
 from archc.space import sample
+from archc.ssd import SSDDecode
 
 MAPS = [(6, 6), (3, 3), (2, 2), (1, 1), (1, 1), (1, 1)]  # mobilenetv2_ssd_auto at 96x96
 EPOCHS = 4  # of the slow training test

@@ -210,7 +210,7 @@ def label_mode(loss, task: str) -> str | None:
         loss = loss[0] if loss else None
     if not isinstance(loss, str):
         return None
-    from ..ops import LOSSES
+    from ..vocab import LOSSES
 
     name = LOSSES.get(loss, loss)
     if name.startswith("sparse_"):
