@@ -147,6 +147,12 @@ def _caret(source_line: str, pos: SourcePos) -> str:
     return prefix + "^" + "~" * (width - 1)
 
 
+def lines_of(source: str) -> list[str]:
+    """The lines as the lexer counts them: only '\\n' ends one (`str.splitlines` would also
+    end one at '\\f', '\\v' and others, and so misplace every position after them)."""
+    return source.split("\n")
+
+
 def _source_line(pos: SourcePos, sources: dict[str, str] | None) -> str | None:
     text = (sources or {}).get(pos.file)
     if text is None:
@@ -154,7 +160,7 @@ def _source_line(pos: SourcePos, sources: dict[str, str] | None) -> str | None:
             text = Path(pos.file).read_bytes().decode("utf-8")  # no newline translation
         except (OSError, UnicodeDecodeError, ValueError):
             return None
-    lines = text.split("\n")  # as the lexer counts lines: "\v" or "\f" do not end one
+    lines = lines_of(text)
     if 1 <= pos.line <= len(lines):
         return lines[pos.line - 1].rstrip("\r")
     return None

@@ -20,7 +20,7 @@ from lark.exceptions import (
 )
 
 from . import ast
-from .diagnostics import FileError, SourcePos, SyntaxError_
+from .diagnostics import FileError, SourcePos, SyntaxError_, lines_of
 
 MAX_BYTES = 5 * 1024 * 1024
 KEYWORDS = frozenset(
@@ -120,7 +120,7 @@ _STRING_OR_COMMENT = re.compile(r'"[^"\n]*"|\'[^\'\n]*\'|#[^\n]*')
 def _check_numbers(source: str, filename: str) -> None:
     """A number the lexer would split confusingly (`3.5.1`, `1e`, `0x10`): say so plainly."""
     blanked = _STRING_OR_COMMENT.sub(lambda m: " " * len(m.group()), source)
-    for lineno, line in enumerate(blanked.splitlines(), 1):
+    for lineno, line in enumerate(lines_of(blanked), 1):
         for m in _NUMBERISH.finditer(line):
             parts = m.group().split("..")  # a range: 1..8, 2..depth
             numbers = [p for p in parts if p[:1].isdigit()]
@@ -214,7 +214,7 @@ def _syntax_error(exc: UnexpectedInput, source: str, filename: str) -> SyntaxErr
 def _text_before(source: str, line: int, column: int) -> tuple[str, int, int]:
     """The word or symbol just before (line, column), skipping blanks and comments, with its
     line and column."""
-    lines = source.splitlines()
+    lines = lines_of(source)
     row, col = line - 1, column - 1
     while row >= 0:
         text = lines[row][:col] if row == line - 1 else lines[row]
@@ -243,7 +243,7 @@ def _end_position(source: str) -> tuple[int, int]:
     stripped = source.rstrip()
     if not stripped:
         return 1, 1
-    lines = stripped.splitlines()
+    lines = lines_of(stripped)
     return len(lines), len(lines[-1]) + 1
 
 

@@ -311,6 +311,7 @@ FOUND_DAMAGED = {
     + b"hp n = int(1, 3, default=9)\ngraph { image -> repeat n: 1..3 { relu } }\n",
     "lone_carriage_return": b"template t\ninput image [8, 8, 3]\rgraph { image -> foo }\n",
     "form_feed": b"template t\ninput image [8, 8, 3]\x0cgraph { image -> foo }\n",
+    "form_feed_then_end_of_file": b"\x0ctemplate t\ninput image [8, 8, 3]\ngraph { image -> ",
     "next_line_character": b"template t\ninput image [8, 8, 3]\xc2\x85graph { image -> foo }\n",
     "invalid_utf8": b"template t\ninput image [8, 8, 3]\ngraph { image \xff-> relu }\n",
     "nul_byte": b"\0",
