@@ -27,7 +27,7 @@ from . import progress
 from .errors import SearchError
 from .results import Results, ResultsFile, Settings
 from .trials import SearchHyperModel, direction, make_tuner
-from .tuners import tuner as tuner_named
+from .tuners import tuner_named
 
 
 def search(template: str, data: str, directory, settings: Settings | None = None, *,

@@ -32,7 +32,7 @@ from .results import (
     append_epoch,
     read_epochs,
 )
-from .tuners import make_oracle, tuner
+from .tuners import make_oracle, tuner_named
 
 MAX_CRASHES = 3  # trials in a row that raise (not rejected candidates) before the search stops
 
@@ -282,7 +282,7 @@ def make_tuner(hypermodel: SearchHyperModel, objective: kt.Objective, settings: 
     """The tuner of `settings.tuner` (`tuners.TUNERS`), reloading the project in
     `results.dir / KT_PROJECT` unless `settings.overwrite`."""
     kt_seed = None if settings.seed is None else settings.seed + 1  # Keras Tuner reads 0 as unset
-    kind = HyperbandSearch if tuner(settings.tuner).continues_trials else SearchTuner
+    kind = HyperbandSearch if tuner_named(settings.tuner).continues_trials else SearchTuner
     with contextlib.redirect_stdout(io.StringIO()):  # Keras Tuner's "Reloading Tuner from ..."
         return kind(oracle=make_oracle(settings, objective, kt_seed), hypermodel=hypermodel,
                     directory=str(results.dir), project_name=KT_PROJECT,

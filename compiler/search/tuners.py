@@ -81,7 +81,7 @@ TUNERS: dict[str, Tuner] = {
 }
 
 
-def tuner(name: str) -> Tuner:
+def tuner_named(name: str) -> Tuner:
     """The tuner called `name`.
 
     Raises:
@@ -95,5 +95,5 @@ def tuner(name: str) -> Tuner:
 def make_oracle(settings: Settings, objective, seed: int | None):
     """The oracle of `settings.tuner`, for at most `settings.trials` trials; a trial that
     fails does not stop the search (archc stops after `MAX_CRASHES` in a row itself)."""
-    return tuner(settings.tuner).oracle(settings, objective=objective, seed=seed,
+    return tuner_named(settings.tuner).oracle(settings, objective=objective, seed=seed,
                                         max_consecutive_failed_trials=settings.trials + 1)
