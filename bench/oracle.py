@@ -1,5 +1,5 @@
 """Bayesian oracle time, without training: scikit-learn's Gaussian-process predict against
-archc's quick one (`archc.oracles.QuickPredictGPR`), on the same trials.
+archc's quick one (`archc.search.oracles.QuickPredictGPR`), on the same trials.
 
     python bench/oracle.py [--template squeezenet_se_auto] [--trials 20] [--seed 2]
 
@@ -26,7 +26,7 @@ def run_one(template: str, trials: int, seed: int, quick: bool) -> dict:
     import keras_tuner as kt
 
     import archc
-    from archc import oracles
+    from archc.search import oracles
     from archc.space import declare_space
 
     if not quick:  # Keras Tuner's own regressor

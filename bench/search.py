@@ -18,7 +18,7 @@ its own), after the data is loaded once in that process (timed apart). In the pr
   (`VmRSS`) and its peak so far (`VmHWM`) are read from /proc/self/status.
 
 `--control` adds one more run of the first tuner with archc's per-trial clean-up of
-TensorFlow's gradient registry switched off (`archc.search._forget_gradients`): the memory
+TensorFlow's gradient registry switched off (`archc.search.trials._forget_gradients`): the memory
 growth that clean-up prevents, measured in the same session.
 
 The best trial's test accuracy is the one `archc search` itself records: when a search ends,
@@ -81,13 +81,13 @@ def run_one(args) -> dict:
     import keras
 
     import archc
-    import archc.search as search_module
+    import archc.search.trials as trials_module
     from archc.data import load_data
     from archc.search import Settings, search
 
     imported = time.perf_counter()
     if args.no_cleanup:
-        search_module._forget_gradients = lambda known: None
+        trials_module._forget_gradients = lambda known: None
     fit = Stopwatch(keras.Model, "fit")
     evaluate = Stopwatch(keras.Model, "evaluate", inside=fit)
     epoch_end = Stopwatch(keras.callbacks.CallbackList, "on_epoch_end")

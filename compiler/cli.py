@@ -1,7 +1,7 @@
 """The `archc` command: argv -> a pipeline stage -> text on stdout, diagnostics on stderr.
 
 Exit codes: 0 valid, 1 template errors, 2 command-line misuse, 70 internal error.
-`check`, `space` and `dot` never import TensorFlow or Keras.
+`check`, `space`, `dot` and `report` never import TensorFlow or Keras.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import pipeline
 from .diagnostics import ArchError, ArchErrors, render
+from .search.tuners import TUNERS
 
 EXIT_OK, EXIT_TEMPLATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -177,7 +178,8 @@ def cmd_search(args) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
-    from .search import Settings, search
+    from .search.results import Settings
+    from .search.run import search
 
     if args.trials < 1 or args.epochs < 1 or args.keep < 0 or args.patience < 0:
         raise UsageError("--trials and --epochs take positive numbers, --keep and --patience "
@@ -240,7 +242,7 @@ def _template_dot(args) -> str:
 
 def _trial_dot(args) -> str:
     """`--trial DIR ID`: that trial's architecture; with FILE, FILE with its path highlighted."""
-    from .report import trial_dot
+    from .search.report import trial_dot
 
     if args.sample is not None:
         raise UsageError("--sample and --trial both choose the architecture: give one")
@@ -248,12 +250,14 @@ def _trial_dot(args) -> str:
 
 
 def cmd_report(args) -> int:
-    from .report import build_report, format_report, plot, to_json
+    from .search.report import build_report, format_report, to_json
 
     if args.top < 1:
         raise UsageError(f"--top takes a positive number, found {args.top}")
     reports = [build_report(d, args.top, args.size) for d in args.dirs]
     if args.plot:
+        from .search.plot import plot  # matplotlib: only for a plot
+
         plot(reports, args.plot)
     if args.json:
         print(json.dumps(to_json(reports), indent=2, default=str))
@@ -323,8 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--data", default="digits", metavar="SPEC",
                       help="digits (default), fashion_mnist[:DIR], cifar10, folder:DIR, ...")
     srch.add_argument("--dir", required=True, metavar="DIR", help="the results directory")
-    srch.add_argument("--tuner", default="random",
-                      choices=("random", "hyperband", "bayesian", "grid", "evolution"))
+    srch.add_argument("--tuner", default="random", choices=tuple(TUNERS),
+                      help="; ".join(f"{name}: {t.description}" for name, t in TUNERS.items()))
     srch.add_argument("--trials", type=int, default=100, metavar="N",
                       help="trials at most (default 100)")
     srch.add_argument("--epochs", type=int, default=100, metavar="N",

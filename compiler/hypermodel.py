@@ -7,7 +7,7 @@ import keras_tuner as kt
 from .diagnostics import ArchError, ShapeMismatch
 from .graph import TemplateGraph
 from .lower import lower
-from .resolve import resolve
+from .resolve import Architecture, active_values, resolve
 from .space import declare_space, from_kt
 
 
@@ -23,35 +23,62 @@ def reason(exc: ArchError) -> str:
 
 class ArchHyperModel(kt.HyperModel):
     """Declares the template's conditional space into the tuner's `hp`, then builds the model
-    of the values the tuner chose. `fit` uses the template's batch size unless given one."""
+    of the values the tuner chose. `fit` uses the template's batch size unless given one.
+
+    Keras Tuner finds a space's conditional hyperparameters by building the model again and
+    again at start-up (`Tuner._populate_initial_space` calls `declare_hyperparameters`, then
+    `_activate_all_conditions` builds with values chosen to enter each conditional scope it
+    has not seen active). `declare_hyperparameters` declares the whole space, so those builds
+    would find nothing new: they would cost a Keras model each (3 s for squeezenet_se_auto),
+    and one of an infeasible combination would stop the tuner before its first trial. The
+    build that follows `declare_hyperparameters` therefore only declares the space, marks
+    every scope seen (`_every_scope_seen`) and returns no model: Keras Tuner reads only the
+    scopes of that build, and any tuner then starts without building anything.
+    """
 
     def __init__(self, template: TemplateGraph, name: str | None = None, tunable: bool = True):
         super().__init__(name=name or template.name, tunable=tunable)
         self.template = template
+        self._exploring = False  # the next `build` is Keras Tuner's start-up exploration
 
     def declare_hyperparameters(self, hp: kt.HyperParameters) -> None:
         declare_space(self.template, hp)
+        self._exploring = True
 
     def values(self, hp: kt.HyperParameters) -> dict:
         """The template's values among hp's (tuners add their own, e.g. Hyperband's
-        `tuner/epochs`)."""
+        `tuner/epochs`; Keras Tuner's labels of tuple values translated back)."""
         names = {h.name for h in self.template.hyperparameters}
         return from_kt(self.template, {k: v for k, v in hp.values.items() if k in names})
 
-    def build(self, hp: kt.HyperParameters):
-        """The model of hp's values.
+    def choices(self, hp: kt.HyperParameters) -> dict:
+        """The active hyperparameters and their values."""
+        return active_values(self.template, self.values(hp))
+
+    def candidate(self, hp: kt.HyperParameters) -> Architecture:
+        """The architecture of hp's values (the compiler alone: shapes and cost, no Keras).
 
         Raises:
             Rejected: the values are infeasible (e.g. a skip around layers that change the
                 shape); any Keras Tuner tuner then records the trial as failed and goes on.
         """
-        declare_space(self.template, hp)
-        _every_scope_seen(hp)
         try:
-            arch = resolve(self.template, self.values(hp))
+            return resolve(self.template, self.values(hp))
         except ArchError as exc:
             raise Rejected(reason(exc)) from None
-        return lower(arch)
+
+    def build(self, hp: kt.HyperParameters):
+        """The model of hp's values (None for Keras Tuner's start-up exploration).
+
+        Raises:
+            Rejected: see `candidate`.
+        """
+        declare_space(self.template, hp)
+        if self._exploring:
+            self._exploring = False
+            _every_scope_seen(hp)
+            return None
+        return lower(self.candidate(hp))
 
     def fit(self, hp, model, *args, **kwargs):
         batch_size = self.template.train.get("batch_size")
@@ -61,17 +88,9 @@ class ArchHyperModel(kt.HyperModel):
 
 
 def _every_scope_seen(hp: kt.HyperParameters) -> None:
-    """Tell Keras Tuner that every conditional scope has been active.
-
-    A stock tuner builds the model again and again at start-up, with values chosen to enter
-    each conditional scope it has not yet seen active, only to discover the hyperparameters
-    declared inside (`Tuner._activate_all_conditions` reads `hp.active_scopes` and
-    `hp.inactive_scopes`, and nothing else does). `declare_space` declares every
-    hyperparameter of the template whatever the values, so those builds find nothing new:
-    they cost a Keras model each (3 s for squeezenet_se_auto), and one of an infeasible
-    combination stopped the tuner before its first trial. With every scope marked seen,
-    the start-up builds the defaults once.
-    """
+    """Tell Keras Tuner that every conditional scope has been active (it reads
+    `hp.active_scopes` and `hp.inactive_scopes` after a start-up build, and nothing else
+    does)."""
     hp.active_scopes.extend(s for s in hp.inactive_scopes if s not in hp.active_scopes)
     hp.inactive_scopes.clear()
 
@@ -82,7 +101,6 @@ def _arrays(args, kwargs) -> bool:
 
 
 def resolve_setting(template: TemplateGraph, key: str, values: dict):
-    from .resolve import active_values
     from .values import evaluate
 
     return evaluate(template.train[key], active_values(template, values), None, template.params)

@@ -31,12 +31,15 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("pipeline",),                                    # chains the stages; the public Template
     ("hypermodel",),                                  # template -> keras_tuner.HyperModel
     ("lower",),                                       # concrete graph -> keras.Model
+    ("factories",),                                   # registry entries -> Keras objects
     ("resolve",),                                     # template graph + values -> concrete
     ("space",),                                       # template graph -> kt.HyperParameters
     ("graph", "structures", "expressions", "scope"),  # AST -> template graph (the expander)
     ("imports",),                                     # a file and the files it imports
     ("parse",),                                       # text -> AST
-    ("ops",),                                         # the op registry
+    ("ops",),                                         # the op registry: one entry an op
+    ("vocab",),                                       # activations, losses, optimizers...
+    ("arguments",),                                   # argument specs, binding, value checks
     ("shapes", "layers", "ssd"),                      # shape rules; archc's own Keras layers
     ("hyper", "values"),                              # hyperparameter specs; symbolic values
     ("ast", "text", "kinds", "diagnostics"),          # the vocabulary every stage shares

@@ -19,8 +19,9 @@ import archc
 from archc.cli import main
 from archc.diagnostics import ArchError
 from archc.draw import architecture_to_dot, template_highlight_dot
-from archc.report import (
-    ReportError,
+from archc.resolve import active_values
+from archc.search import ReportError
+from archc.search.report import (
     block_summary,
     build_report,
     find_trial,
@@ -30,7 +31,6 @@ from archc.report import (
     to_json,
     trial_dot,
 )
-from archc.resolve import active_values
 from archc.space import default_values, sample
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -445,9 +445,9 @@ def test_dot_trial_errors_exit_1(run, tmp_path, args, message, cli):
     assert message in result.stderr
 
 
-def test_doctests():
+@pytest.mark.parametrize("module", ["report", "results", "progress", "tuners"])
+def test_doctests(module):
     import doctest
+    import importlib
 
-    import archc.report
-
-    assert doctest.testmod(archc.report).failed == 0
+    assert doctest.testmod(importlib.import_module(f"archc.search.{module}")).failed == 0

@@ -25,9 +25,10 @@ import pytest
 import archc
 from archc.cli import main
 from archc.data import load_data
-from archc.oracles import BayesianOracle, EvolutionOracle
 from archc.resolve import active_values
 from archc.search import SearchError, Settings, search
+from archc.search.oracles import BayesianOracle, EvolutionOracle
+from archc.search.tuners import TUNERS
 from archc.space import count_configurations, declare_space, from_kt, to_kt
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +91,19 @@ def read(directory: Path) -> tuple[dict, list[dict]]:
 # ---------------------------------------------------------------- every tuner
 
 
-@pytest.mark.parametrize("tuner", ["random", "hyperband", "bayesian", "grid", "evolution"])
+def test_every_tuner_is_documented_and_offered_by_the_cli():
+    docs = (ROOT / "docs" / "search.md").read_text()
+    tuners = docs.split("## Tuners")[1].split("\n## ")[0]
+    documented = [line.split("`")[1] for line in tuners.splitlines() if line.startswith("| `")]
+    assert documented == list(TUNERS)
+    from archc.cli import build_parser
+
+    search_parser = build_parser()._subparsers._group_actions[0].choices["search"]
+    option = next(a for a in search_parser._actions if a.dest == "tuner")
+    assert list(option.choices) == list(TUNERS)
+
+
+@pytest.mark.parametrize("tuner", list(TUNERS))
 def test_each_tuner_writes_results(tuner, tiny, digits, tmp_path, capsys):
     _, lines = run(tiny, tmp_path, digits, tuner=tuner, trials=3, epochs=1, seed=1)
     results, rows = read(tmp_path)
@@ -202,6 +215,24 @@ def test_a_directory_of_another_search_is_refused(tiny, digits, tmp_path):
         run(tiny, tmp_path, digits, tuner="random", trials=1, epochs=1)
 
 
+def test_a_stock_keras_tuner_starts_without_building_a_model(tmp_path, monkeypatch):
+    # Keras Tuner's start-up builds (one per unseen conditional scope) find nothing new in a
+    # template's space: the hypermodel declares it whole and builds no model for them; an
+    # infeasible default (SKEWED's) then cannot stop the tuner before its first trial.
+    import archc.hypermodel
+
+    path = tmp_path / "skewed.arch"
+    path.write_text(SKEWED)
+    template = archc.load(str(path))
+    built = []
+    monkeypatch.setattr(archc.hypermodel, "lower", built.append)
+    tuner = kt.RandomSearch(template.hypermodel(), objective="val_accuracy", max_trials=2,
+                            directory=str(tmp_path), project_name="kt")
+    assert built == []
+    space = {hp.name for hp in tuner.oracle.get_space().space}
+    assert space == {h.name for h in template.hyperparameters}
+
+
 def test_a_stock_keras_tuner_records_infeasible_candidates_as_failed(tiny, digits, tmp_path):
     # Keras Tuner's own RandomSearch on the template's hypermodel: a skip around a layer of
     # another width cannot be built; the trial fails with the reason, the search goes on.
@@ -273,7 +304,7 @@ def test_quick_gaussian_process_predicts_what_scikit_learn_predicts(kernel):
     from sklearn.gaussian_process import GaussianProcessRegressor
     from sklearn.gaussian_process.kernels import RBF
 
-    from archc.oracles import QuickPredictGPR
+    from archc.search.oracles import QuickPredictGPR
 
     # Keras Tuner's regressor (a Matern kernel, whose point posterior archc computes itself);
     # another kernel goes to scikit-learn's predict.

@@ -1,77 +1,43 @@
 """A search's results directory -> its report: the leaderboard, the chosen micro-architectures
 of the top trials (the paper's Tables 3, 4, 13 and 16), the Pareto front of objective against
-model size and its plot (the paper's Fig. 18), and the drawing of one trial.
+model size (drawn by `plot.py`, the paper's Fig. 18), and the drawing of one trial.
 
-Reads `DIR/results.json` as `archc search` writes it. Never imports TensorFlow or Keras; the
-plot imports matplotlib only when asked for.
+Reads results.json through `results.load_results`. Never imports TensorFlow, Keras or
+matplotlib.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from pathlib import Path
 
-from . import pipeline
-from .diagnostics import ArchError, ArchErrors, did_you_mean
+from .. import pipeline
+from ..diagnostics import ArchError, ArchErrors, did_you_mean
+from ..draw import architecture_to_dot, quote, template_highlight_dot
+from ..hyper import holds
+from ..resolve import active_values
+from .errors import ReportError
+from .results import (
+    ResultsFile,
+    TrialRow,
+    load_results,
+    load_template,
+    objective,
+    score,
+    spell,
+    template_ref,
+    tested_metric,
+)
 
 INACTIVE = "-"
 SIZES = ("bytes", "params")
 
 
-class ReportError(ArchError):
-    """A results directory that cannot be read, or a trial that is not in it."""
-
-
 # ---------------------------------------------------------------- reading
 
 
-def load_results(directory: str | Path) -> dict:
-    """The parsed `DIR/results.json`.
-
-    Raises:
-        ReportError: DIR or its results.json is missing, unreadable or not a search's results.
-    """
-    path = Path(directory)
-    if not path.is_dir():
-        raise ReportError(f"no such results directory: {path}",
-                          hint="give the --dir of an `archc search` run")
-    results_file = path / "results.json"
-    if not results_file.is_file():
-        raise ReportError(f"{path} has no results.json",
-                          hint="`archc search --dir DIR` writes it after its first trial")
-    try:
-        results = json.loads(results_file.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ReportError(f"cannot read {results_file}: {exc}") from None
-    if not isinstance(results, dict) or not isinstance(results.get("trials"), list):
-        raise ReportError(f"{results_file} is not a search's results: it has no list of trials")
-    return results
-
-
-def objective(results: dict) -> tuple[str, str]:
-    """The objective's name and direction ('max' or 'min')."""
-    spec = results.get("objective") or {}
-    if isinstance(spec, str):
-        spec = {"name": spec}
-    name = spec.get("name") or "score"
-    direction = spec.get("direction") or ("min" if "loss" in name else "max")
-    return name, direction
-
-
-def score(trial: dict, name: str) -> float | None:
-    """The trial's objective value: its score, else its metric of that name; None if neither
-    is a finite number."""
-    value = trial.get("score")
-    if value is None:
-        value = (trial.get("metrics") or {}).get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        return None
-    return float(value)
-
-
-def ranked(results: dict) -> list[dict]:
+def ranked(results: ResultsFile) -> list[TrialRow]:
     """The trials that have a score, best first (ties: the smaller model, then the trial id)."""
     name, direction = objective(results)
     sign = -1.0 if direction == "max" else 1.0
@@ -80,7 +46,7 @@ def ranked(results: dict) -> list[dict]:
                                          str(t.get("trial_id"))))
 
 
-def find_trial(results: dict, trial_id: str) -> dict:
+def find_trial(results: ResultsFile, trial_id: str) -> TrialRow:
     """The trial of that id (`7` finds `07`).
 
     Raises:
@@ -99,7 +65,7 @@ def _id_list(ids: list[str]) -> str:
     return ", ".join(ids) if len(ids) <= 12 else ", ".join(ids[:10]) + f", ... {ids[-1]}"
 
 
-def trial_choices(trial: dict) -> dict:
+def trial_choices(trial: TrialRow) -> dict:
     """The trial's active choices.
 
     Raises:
@@ -113,7 +79,7 @@ def trial_choices(trial: dict) -> dict:
     return choices
 
 
-def _size(trial: dict, key: str) -> int | None:
+def _size(trial: TrialRow, key: str) -> int | None:
     value = trial.get(key)
     return value if isinstance(value, (int, float)) and value > 0 else None
 
@@ -121,32 +87,7 @@ def _size(trial: dict, key: str) -> int | None:
 # ---------------------------------------------------------------- the template
 
 
-def template_ref(results: dict, directory: str | Path) -> str:
-    """How to load the search's template: its recorded path where that still exists
-    (as given, or relative to DIR), else its name."""
-    path = results.get("template_path")
-    if path:
-        for candidate in (Path(path), Path(directory) / path):
-            if candidate.is_file():
-                return str(candidate)
-    if not results.get("template"):
-        raise ReportError(f"{Path(directory) / 'results.json'} names no template")
-    return str(results["template"])
-
-
-def load_template(results: dict, directory: str | Path, ref: str | None = None,
-                  params: dict | None = None, source=None):
-    """The template the search explored, with the params and inputs it recorded (if any);
-    `source`: `ref` already read (`pipeline.read`)."""
-    same = ref is None or Path(ref).stem == results.get("template")
-    recorded = (results.get("params") or {}) if same else {}
-    inputs = results.get("inputs") if same else None
-    inputs = {k: tuple(v) for k, v in inputs.items()} if isinstance(inputs, dict) else None
-    return pipeline.load(source or ref or template_ref(results, directory),
-                         {**recorded, **(params or {})}, inputs)
-
-
-def _template_or_none(results: dict, directory: str | Path):
+def _template_or_none(results: ResultsFile, directory: str | Path):
     try:
         return load_template(results, directory)
     except (ArchError, ArchErrors):
@@ -158,9 +99,6 @@ def block_summary(template, choices: dict) -> dict:
     choices decide, and after which instance of another block each one that an `optional`
     inserts sits, e.g. `{"blocks": {"fire": 4, "se": 2}, "at": {"se": ["fire1", "fire3"]}}`
     (instances numbered from 1 in the order the network runs through them)."""
-    from .hyper import holds
-    from .resolve import active_values
-
     chosen = active_values(template, choices)
     clusters = template.clusters
     leaves = _leaf_blocks(clusters)
@@ -285,14 +223,14 @@ def _counts(trials: list[dict]) -> dict[str, int]:
     return counts
 
 
-def _entry(rank: int, trial: dict, name: str) -> dict:
+def _entry(rank: int, trial: TrialRow, name: str) -> dict:
     keys = ("status", "params", "bytes", "flops", "epochs", "seconds", "metrics", "test",
             "model")
     return {"rank": rank, "trial_id": str(trial["trial_id"]), "score": score(trial, name),
             **{k: trial.get(k) for k in keys}}
 
 
-def _hp_order(results: dict, template, trials: list[dict]) -> list[str]:
+def _hp_order(results: ResultsFile, template, trials: list[dict]) -> list[str]:
     """Hyperparameter names in the template's order (else results.json's), then any others."""
     names = [h.name for h in template.hyperparameters] if template is not None else []
     names += list(results.get("defaults") or {})
@@ -302,8 +240,6 @@ def _hp_order(results: dict, template, trials: list[dict]) -> list[str]:
 
 
 def _defaults(template) -> dict:
-    from .resolve import active_values
-
     return active_values(template)
 
 
@@ -354,11 +290,6 @@ def _leaderboard(r: dict) -> str:
     return title + "\n" + _table([head, *rows], right=range(2, len(head)))
 
 
-def tested_metric(objective_name: str) -> str:
-    """The test metric that matches an objective: `val_accuracy` -> `accuracy`."""
-    return objective_name.removeprefix("val_")
-
-
 def _choice_table(r: dict) -> str:
     leaders = r["leaderboard"]
     ids = [e["trial_id"] for e in leaders]
@@ -374,11 +305,11 @@ def _choice_table(r: dict) -> str:
         if name is None:
             rows.append([label] + [""] * (len(head) - 1))
             continue
-        cells = [_show(c.get(name, None)) for c in columns]
+        cells = [_cell(c.get(name, None)) for c in columns]
         if all(c == INACTIVE for c in cells):
             hidden += 1
             continue
-        rows.append([label, *cells] + ([_show(defaults.get(name))] if defaults else []))
+        rows.append([label, *cells] + ([_cell(defaults.get(name))] if defaults else []))
     rows = _drop_empty_headers(rows, 3)
     note = f"; {hidden} hyperparameters inactive in all of them left out" if hidden else ""
     return (f"the choices of the top {len(ids)} ({INACTIVE} = inactive{note})\n"
@@ -505,14 +436,13 @@ def _table(rows: list[list[str]], right=()) -> str:
     return "\n".join(lines)
 
 
-def _show(value) -> str:
+def _cell(value) -> str:
+    """A choice in the table: `-` when inactive, a long float shortened."""
     if value is None:
         return INACTIVE
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value) if len(repr(value)) <= 8 else f"{value:.6g}"
-    return str(value)
+    if isinstance(value, float) and len(repr(value)) > 8:
+        return f"{value:.6g}"
+    return spell(value)
 
 
 def _num(value) -> str:
@@ -549,169 +479,6 @@ def joint_front(reports: list[dict]) -> list[tuple[dict, dict]]:
     return [(reports[p["_run"]], p) for p in front]
 
 
-# ---------------------------------------------------------------- the plot
-
-
-def plot(reports: list[dict], path: str | Path) -> None:
-    """The objective against model size (log scale) of every scored trial, one series per
-    results directory, with the Pareto front drawn and labelled (the paper's Fig. 18).
-
-    Raises:
-        ReportError: matplotlib is missing, or cannot write that file type.
-    """
-    try:
-        from matplotlib.backend_bases import FigureCanvasBase
-        from matplotlib.figure import Figure
-    except ImportError:
-        raise ReportError("--plot needs matplotlib", hint="pip install matplotlib") from None
-    _check_type(Path(path), FigureCanvasBase.get_supported_filetypes())
-    fig = Figure(figsize=(8, 5.2), layout="constrained")
-    ax = fig.subplots()
-    size, obj = reports[0]["size"], reports[0]["objective"]
-    several = len(reports) > 1
-    for i, (r, label) in enumerate(zip(reports, _run_labels(reports), strict=True)):
-        _scatter(ax, r, size, i, label if several else "trials")
-    labels = _draw_front(ax, reports, size, several)
-    ax.set_xscale("log")
-    ax.margins(x=0.08, y=0.12)
-    _size_ticks(ax, "B" if size == "bytes" else "")
-    ax.set_xlabel(f"model size ({'bytes' if size == 'bytes' else 'parameters'}, log scale)")
-    ax.set_ylabel(f"{obj['name']} ({'higher' if obj['direction'] == 'max' else 'lower'} "
-                  "is better)")
-    ax.set_title(_plot_title(reports), fontsize=11)
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(loc="best", fontsize=8, framealpha=0.9)
-    _fit_labels(ax, labels, obj["direction"] == "max")
-    _save(fig, Path(path))
-
-
-MARKERS = "osD^vP*X"
-
-
-def _size_ticks(ax, unit: str) -> None:
-    """Sizes as `200 kB`, `1 MB`; in a range under two decades the 2s and 5s named too."""
-    from matplotlib.ticker import EngFormatter, LogLocator, NullFormatter
-
-    ax.xaxis.set_major_formatter(EngFormatter(unit=unit))
-    low, high = ax.get_xlim()
-    if high / low < 100:
-        subs = (2.0, 3.0, 5.0, 7.0) if high / low < 10 else (2.0, 5.0)
-        ax.xaxis.set_minor_locator(LogLocator(subs=subs))
-        ax.xaxis.set_minor_formatter(EngFormatter(unit=unit))
-    else:
-        ax.xaxis.set_minor_formatter(NullFormatter())
-
-
-def _scatter(ax, r: dict, size: str, i: int, label: str) -> None:
-    points = [p for p in r["points"] if p[size]]
-    ax.scatter([p[size] for p in points], [p["score"] for p in points], s=28,
-               marker=MARKERS[i % len(MARKERS)], color=f"C{i}", alpha=0.55,
-               label=f"{label} ({len(points)})", zorder=2)
-
-
-def _draw_front(ax, reports: list[dict], size: str, several: bool) -> list:
-    """The front as a staircase, its trials ringed; returns their labels."""
-    front = joint_front(reports)
-    if not front:
-        return []
-    up = reports[0]["objective"]["direction"] == "max"
-    xs = [p[size] for _, p in front]
-    ys = [p["score"] for _, p in front]
-    ax.plot(xs, ys, drawstyle="steps-post", color="crimson", lw=1.4, marker="o", ms=10,
-            mfc="none", mew=1.6, zorder=4, label=f"Pareto front ({len(front)})")
-    texts = []
-    for r, p in front:
-        name = p["trial_id"] if several else f"trial {p['trial_id']}"
-        # Left of a point on the front and better, no trial lies: the label hides nothing.
-        texts.append(ax.annotate(f"{name}: {p['score']:.3f}", (p[size], p["score"]),
-                                 xytext=(-6, 6 if up else -6), textcoords="offset points",
-                                 ha="right", va="bottom" if up else "top", fontsize=8, zorder=5,
-                                 color=f"C{reports.index(r)}" if several else "crimson",
-                                 bbox={"boxstyle": "round,pad=0.15", "fc": "white",
-                                       "ec": "none", "alpha": 0.8}))
-    return texts
-
-
-def _fit_labels(ax, texts: list, up: bool) -> None:
-    """Move labels that overlap an earlier one past it (up, or down when lower is better),
-    and widen the axes (left; top or bottom) until every label is inside them."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    if not texts:
-        return
-    canvas = FigureCanvasAgg(ax.figure)
-    for _ in range(4):
-        canvas.draw()  # lays the figure out, so that the boxes are where they will be saved
-        renderer = canvas.get_renderer()
-        boxes = _unstack(texts, renderer, ax.figure.dpi, up)
-        frame = ax.get_window_extent(renderer)
-        left = frame.x0 - min(b.x0 for b in boxes)
-        beyond = (max(b.y1 for b in boxes) - frame.y1 if up
-                  else frame.y0 - min(b.y0 for b in boxes))
-        if left <= 0 and beyond <= 0:
-            return
-        _widen(ax, frame, left, beyond, up)
-
-
-def _unstack(texts: list, renderer, dpi: float, up: bool) -> list:
-    boxes = []
-    for text in texts:
-        text.xyann = (-6, 6 if up else -6)
-        box = text.get_window_extent(renderer)
-        for other in boxes:
-            if box.overlaps(other):
-                pixels = other.y1 - box.y0 + 2 if up else other.y0 - box.y1 - 2
-                text.xyann = (text.xyann[0], text.xyann[1] + pixels * 72 / dpi)
-                box = text.get_window_extent(renderer)
-        boxes.append(box)
-    return boxes
-
-
-def _widen(ax, frame, left_px: float, beyond_px: float, up: bool) -> None:
-    """Stretch the log x axis to the left, and the y axis up or down, by that many pixels
-    (and a little more: stretching shrinks the scale)."""
-    if left_px > 0:
-        low, high = ax.get_xlim()
-        decades = math.log10(high / low)
-        ax.set_xlim(low / 10 ** (1.3 * (left_px + 6) * decades / frame.width), high)
-    if beyond_px > 0:
-        low, high = ax.get_ylim()
-        extra = 1.3 * (beyond_px + 6) * (high - low) / frame.height
-        ax.set_ylim(low, high + extra) if up else ax.set_ylim(low - extra, high)
-
-
-def _run_labels(reports: list[dict]) -> list[str]:
-    """Per run, what tells it from the others: tuner, template, data, else the directory."""
-    keys = [k for k in ("tuner", "template", "data")
-            if len({str(r.get(k)) for r in reports}) > 1]
-    labels = [" ".join(str(r.get(k)) for k in keys) for r in reports]
-    if len(set(labels)) < len(labels):
-        labels = [str(r["dir"]) for r in reports]
-    return labels
-
-
-def _plot_title(reports: list[dict]) -> str:
-    r = reports[0]
-    if len(reports) > 1:
-        return f"{r['objective']['name']} against model size: {len(reports)} searches"
-    data = f" on {r['data']}" if r.get("data") else ""
-    tuner = f", {r['tuner']} search" if r.get("tuner") else ""
-    return f"{r.get('template') or Path(r['dir']).name}{data}{tuner}: {len(r['points'])} trials"
-
-
-def _check_type(path: Path, formats: dict) -> None:
-    if path.suffix.lstrip(".").lower() not in formats:
-        raise ReportError(f"--plot cannot write '{path.suffix or path.name}' files",
-                          hint="give a file ending in .png, .svg or .pdf")
-
-
-def _save(fig, path: Path) -> None:
-    try:
-        fig.savefig(path, dpi=150)
-    except OSError as exc:
-        raise ReportError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 # ---------------------------------------------------------------- one trial drawn
 
 
@@ -730,8 +497,6 @@ def trial_dot(directory: str | Path, trial_id: str, template: str | None = None,
             is a hyperparameter (the trial fixes those).
         ArchError: the template cannot be loaded or does not take the trial's choices.
     """
-    from .dot import architecture_to_dot, template_highlight_dot
-
     results = load_results(directory)
     trial = find_trial(results, trial_id)
     choices = trial_choices(trial)
@@ -741,8 +506,6 @@ def trial_dot(directory: str | Path, trial_id: str, template: str | None = None,
     title = _trial_title(results, directory, trial)
     if template is not None:
         _warn_other_template(loaded, results)
-        from .resolve import active_values
-
         return _retitle(template_highlight_dot(loaded, active_values(loaded, choices)), title)
     arch = loaded.resolve(choices)
     _warn_other_size(arch, trial)
@@ -757,7 +520,7 @@ def _params_only(source, settings: dict) -> dict:
     return params
 
 
-def _trial_title(results: dict, directory, trial: dict) -> str:
+def _trial_title(results: ResultsFile, directory, trial: TrialRow) -> str:
     name = objective(results)[0]
     value = score(trial, name)
     shown = f": {name} {value:.4f}" if value is not None else f" ({trial.get('status')})"
@@ -766,18 +529,16 @@ def _trial_title(results: dict, directory, trial: dict) -> str:
 
 def _retitle(text: str, line: str) -> str:
     """Put `line` first in the drawing's title."""
-    from .dot import quote
-
     return text.replace('\n  label="', '\n  label="' + quote(line)[1:-1] + "\\l", 1)
 
 
-def _warn_other_template(template, results: dict) -> None:
+def _warn_other_template(template, results: ResultsFile) -> None:
     if results.get("template") and template.name != results["template"]:
         print(f"warning: the trial comes from a search of {results['template']}; drawing its "
               f"choices on {template.name}", file=sys.stderr)
 
 
-def _warn_other_size(arch, trial: dict) -> None:
+def _warn_other_size(arch, trial: TrialRow) -> None:
     drawn, recorded = arch.cost()["params"], trial.get("params")
     if isinstance(recorded, int) and recorded != drawn:
         print(f"warning: this drawing has {drawn:,} parameters, the trial had {recorded:,}: "

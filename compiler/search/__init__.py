@@ -1,0 +1,29 @@
+"""Searching a template on data, and reading what a search found.
+
+    search (run.py)  template + data -> Keras Tuner search -> a results directory
+    results.py       the results directory: its files and the shape of results.json/csv
+    tuners.py        the `--tuner` table; oracles.py the oracles Keras Tuner lacks
+    trials.py        the Keras Tuner tuner and hypermodel that run the trials
+    progress.py      the lines `archc search` prints
+    report.py        results -> leaderboard, choices, Pareto front, one trial drawn
+    plot.py          the Pareto front as a picture (matplotlib)
+
+`from archc.search import search, Settings, SearchError` as before. Only the search itself
+imports TensorFlow: `search` is imported on first use, so `archc.search.report` (and
+`archc report`) stay free of it.
+"""
+
+from __future__ import annotations
+
+from .errors import ReportError, SearchError
+from .results import Settings, load_results
+
+__all__ = ["ReportError", "SearchError", "Settings", "load_results", "search"]
+
+
+def __getattr__(name: str):
+    if name == "search":
+        from .run import search
+
+        return search
+    raise AttributeError(f"module 'archc.search' has no attribute '{name}'")

@@ -1,0 +1,429 @@
+"""A search's results directory: its files, the shape of `results.json` and `results.csv`,
+written by `Results` (during `archc search`) and read by `load_results` (`archc report`,
+`archc dot --trial`). This is the one module that knows the layout:
+
+    DIR/results.json                 `ResultsFile`: the search (`Header`), one `TrialRow` a trial
+    DIR/results.csv                  the rows: `CSV_COLUMNS`, metrics, test_METRIC, hyperparameters
+    DIR/models/trial_ID.keras        the kept models
+    DIR/logs/ID/                     TensorBoard logs
+    DIR/checkpoints/trial_ID/        `BackupAndRestore` state of a running trial
+    DIR/kt/                          Keras Tuner's project
+    DIR/kt/trial_ID/archc.json       `TrialRecord`: what archc learns of a trial as it runs
+    DIR/kt/trial_ID/epochs.jsonl     one JSON line per finished epoch
+
+Never imports TensorFlow, Keras or Keras Tuner: the tuner's trials are read through their
+attributes.
+
+    >>> spell(True), spell([3, 3]), spell(None)
+    ('true', '(3, 3)', 'none')
+    >>> tested_metric("val_accuracy")
+    'accuracy'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypedDict
+
+from .. import pipeline, text
+from .errors import ReportError, SearchError
+
+RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
+MODELS, LOGS, CHECKPOINTS = "models", "logs", "checkpoints"
+KT_PROJECT = "kt"  # Keras Tuner's `project_name`
+RECORD, EPOCHS = "archc.json", "epochs.jsonl"
+COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # the compiler's cost model
+SAME_SEARCH = ("template", "tuner", "objective")  # a resumed search must match these
+
+
+@dataclass
+class Settings:
+    """The `archc search` options (the paper's settings are the defaults). results.json
+    records `tuner`, `seed` and the `RecordedSettings`."""
+
+    tuner: str = "random"
+    trials: int = 100
+    epochs: int = 100
+    patience: int = 5
+    seed: int | None = None
+    objective: str | None = None
+    fraction: float = 1.0
+    max_params: int | None = None
+    keep: int = 3
+    overwrite: bool = False
+    verbose: bool = False
+
+
+# ---------------------------------------------------------------- the JSON shape
+
+
+class Objective(TypedDict):
+    name: str        # a metric (`val_accuracy`) or a cost (`params`)
+    direction: str   # "max" or "min"
+
+
+class RecordedSettings(TypedDict):
+    """The `Settings` that results.json records under `settings`."""
+
+    trials: int
+    epochs: int
+    patience: int
+    fraction: float
+    max_params: int | None
+    keep: int
+
+
+class Header(TypedDict):
+    """What results.json says of the search."""
+
+    template: str                   # the template's name
+    template_path: str              # its file, to draw trials on it again
+    data: str                       # the `--data` spec
+    tuner: str                      # a name of `tuners.TUNERS`
+    objective: Objective
+    seed: int | None
+    settings: RecordedSettings
+    defaults: dict[str, Any]        # every hyperparameter's default
+    params: dict[str, Any]          # the template's params as the search set them
+    inputs: dict[str, list[int]]    # the input shapes as the search set them
+
+
+class TrialRow(TypedDict):
+    """One trial of results.json (docs/search.md describes each field)."""
+
+    trial_id: str
+    status: str                     # COMPLETED, INVALID, FAILED or RUNNING
+    choices: dict[str, Any]         # the active hyperparameters by name
+    params: int | None
+    bytes: int | None
+    flops: int | None
+    metrics: dict[str, float]       # each metric's best value over the trial's epochs
+    test: dict[str, float] | None   # the kept models' metrics on the test split
+    score: float | None             # the objective as Keras Tuner scored the trial
+    epochs: int | None
+    seconds: float | None
+    model: str | None               # `models/trial_ID.keras` while the model is kept
+    reason: str | None              # why an INVALID or FAILED trial has no result
+    continues: str | None           # Hyperband: the trial whose training this one continues
+
+
+class ResultsFile(Header):
+    """results.json."""
+
+    trials: list[TrialRow]
+
+
+class TrialRecord(TypedDict, total=False):
+    """`kt/trial_ID/archc.json`: what archc adds to Keras Tuner's `trial.json`."""
+
+    reason: str | None
+    params: int
+    bytes: int
+    flops: int
+    peak_activation_bytes: int
+    seconds: float
+    epochs: int
+    test: dict[str, float] | None
+
+
+CSV_COLUMNS = ("trial_id", "status", "score", "params", "bytes", "flops", "epochs", "seconds")
+
+
+# ---------------------------------------------------------------- writing
+
+
+class Results:
+    """The results directory of one search, written as the search goes: per-trial records
+    beside Keras Tuner's `trial.json`, `results.json`, `results.csv` and `models/`."""
+
+    def __init__(self, directory: Path, template, data: str, settings: Settings, objective):
+        self.dir = Path(directory)
+        self.template = template
+        self.data = data
+        self.settings = settings
+        self.objective = objective  # a keras_tuner.Objective
+        self.defaults = {h.name: h.default for h in template.hyperparameters}
+        self._started: dict[str, float] = {}
+
+    # ---- the directory
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.dir / LOGS
+
+    def checkpoint_dir(self, trial_id: str) -> Path:
+        return self.dir / CHECKPOINTS / f"trial_{trial_id}"
+
+    def prepare(self) -> None:
+        """Start afresh (`--overwrite`) or check that the directory holds this search."""
+        if self.settings.overwrite:
+            for name in (MODELS, LOGS, CHECKPOINTS, KT_PROJECT):
+                shutil.rmtree(self.dir / name, ignore_errors=True)
+            for name in (RESULTS_JSON, RESULTS_CSV):
+                (self.dir / name).unlink(missing_ok=True)
+        elif (self.dir / RESULTS_JSON).exists():
+            self._check_same_search(json.loads((self.dir / RESULTS_JSON).read_text()))
+        for name in (MODELS, LOGS, CHECKPOINTS):
+            (self.dir / name).mkdir(parents=True, exist_ok=True)
+
+    def _check_same_search(self, old: dict) -> None:
+        header = self.header()
+        for key in SAME_SEARCH:
+            if old.get(key) != header[key]:
+                raise SearchError(
+                    f"{self.dir} holds another search ({key} {_named(old.get(key))}, not "
+                    f"{_named(header[key])})",
+                    hint="give --overwrite to start afresh, or another --dir")
+
+    def header(self) -> Header:
+        s = self.settings
+        return Header(
+            template=self.template.name, template_path=str(self.template.path), data=self.data,
+            tuner=s.tuner,
+            objective=Objective(name=self.objective.name, direction=self.objective.direction),
+            seed=s.seed, settings={k: getattr(s, k) for k in RecordedSettings.__annotations__},
+            defaults=_jsonable(self.defaults), params=_jsonable(self.template.params),
+            inputs={k: list(v) for k, v in self.template.inputs.items()})
+
+    # ---- per-trial records
+
+    def _record_path(self, trial_id: str) -> Path:
+        return self.dir / KT_PROJECT / f"trial_{trial_id}" / RECORD
+
+    def epoch_log(self, trial_id: str) -> Path:
+        return self.dir / KT_PROJECT / f"trial_{trial_id}" / EPOCHS
+
+    def record(self, trial_id: str) -> TrialRecord:
+        path = self._record_path(trial_id)
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def update(self, trial_id: str, **fields) -> None:
+        _write_atomic(self._record_path(trial_id),
+                      json.dumps({**self.record(trial_id), **fields}, indent=1))
+
+    def begin(self, trial_id: str) -> None:
+        self._started[trial_id] = time.perf_counter()
+        self.update(trial_id, reason=None)
+
+    def finish(self, trial_id: str) -> None:
+        """Record the trial's seconds and the epochs its epoch log holds."""
+        seconds = time.perf_counter() - self._started.pop(trial_id, time.perf_counter())
+        epochs = read_epochs(self.epoch_log(trial_id))
+        self.update(trial_id, seconds=round(seconds, 3), epochs=max(epochs) + 1 if epochs else 0)
+
+    # ---- models
+
+    def model_path(self, trial_id: str) -> Path:
+        return self.dir / MODELS / f"trial_{trial_id}.keras"
+
+    def kept(self) -> list[str]:
+        """The ids of the trials whose models are kept."""
+        return [p.stem.removeprefix("trial_")
+                for p in sorted((self.dir / MODELS).glob("trial_*.keras"))]
+
+    def save_model(self, trial_id: str, model) -> None:
+        path = self.model_path(trial_id)
+        tmp = path.with_name(f".tmp_{path.name}")  # Keras wants the .keras suffix
+        model.save(tmp)
+        os.replace(tmp, path)
+
+    def prune_models(self, keep: set[str]) -> None:
+        for trial_id in self.kept():
+            if trial_id not in keep:
+                self.model_path(trial_id).unlink()
+
+    # ---- results.json, results.csv
+
+    def write(self, tuner) -> ResultsFile:
+        """Rewrite results.json and results.csv from the tuner's trials; return the JSON."""
+        trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
+        out = ResultsFile(**self.header(), trials=[self.row(tuner, t) for t in trials])
+        _write_atomic(self.dir / RESULTS_JSON, json.dumps(out, indent=1))
+        _write_atomic(self.dir / RESULTS_CSV, self.csv(out["trials"]))
+        return out
+
+    def row(self, tuner, trial) -> TrialRow:
+        """A Keras Tuner trial, with archc's record of it, as a row of results.json."""
+        rec = self.record(trial.trial_id)
+        status, reason = trial.status, rec.get("reason")
+        if status == "FAILED" and not reason:
+            reason = _last_line(trial.message)
+        elif status == "FAILED":
+            status = "INVALID"  # rejected before training
+        metrics = {name: float(trial.metrics.get_best_value(name))
+                   for name in trial.metrics.metrics if name not in COSTS}
+        model = self.model_path(trial.trial_id)
+        return TrialRow(
+            trial_id=trial.trial_id, status=status,
+            choices=_jsonable(tuner.hypermodel.choices(trial.hyperparameters)),
+            params=rec.get("params"), bytes=rec.get("bytes"), flops=rec.get("flops"),
+            metrics=metrics, test=rec.get("test"), score=_float(trial.score),
+            epochs=rec.get("epochs"), seconds=rec.get("seconds"),
+            model=f"{MODELS}/{model.name}" if model.exists() else None, reason=reason,
+            continues=trial.hyperparameters.values.get("tuner/trial_id"))
+
+    def csv(self, rows: list[TrialRow]) -> str:
+        metrics = sorted({m for r in rows for m in r["metrics"]})
+        tests = sorted({m for r in rows for m in r["test"] or {}})
+        hps = [h.name for h in self.template.hyperparameters]
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([*CSV_COLUMNS, *metrics, *[f"test_{m}" for m in tests], *hps])
+        for r in rows:
+            writer.writerow([_cell(r[k]) for k in CSV_COLUMNS]
+                            + [_cell(r["metrics"].get(m)) for m in metrics]
+                            + [_cell((r["test"] or {}).get(m)) for m in tests]
+                            + [_cell(r["choices"].get(h)) for h in hps])
+        return out.getvalue()
+
+
+def append_epoch(path: Path, epoch: int, logs: dict) -> None:
+    """Add a finished epoch's logs to a trial's epoch log."""
+    with open(path, "a") as f:
+        f.write(json.dumps({"epoch": epoch, **logs}) + "\n")
+
+
+def read_epochs(path) -> dict[int, dict]:
+    """{epoch: its logs} from a trial's epoch log; an epoch run again after a restart
+    replaces the first run's line and the lines after it."""
+    epochs: dict[int, dict] = {}
+    if os.path.exists(path):
+        for line in Path(path).read_text().splitlines():
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError:  # a line cut by a kill
+                continue
+            epoch = row.pop("epoch")
+            epochs = {e: v for e, v in epochs.items() if e < epoch}
+            epochs[epoch] = row
+    return epochs
+
+
+# ---------------------------------------------------------------- reading
+
+
+def load_results(directory: str | Path) -> ResultsFile:
+    """The parsed `DIR/results.json`.
+
+    Raises:
+        ReportError: DIR or its results.json is missing, unreadable or not a search's results.
+    """
+    path = Path(directory)
+    if not path.is_dir():
+        raise ReportError(f"no such results directory: {path}",
+                          hint="give the --dir of an `archc search` run")
+    results_file = path / RESULTS_JSON
+    if not results_file.is_file():
+        raise ReportError(f"{path} has no {RESULTS_JSON}",
+                          hint="`archc search --dir DIR` writes it after its first trial")
+    try:
+        results = json.loads(results_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ReportError(f"cannot read {results_file}: {exc}") from None
+    if not isinstance(results, dict) or not isinstance(results.get("trials"), list):
+        raise ReportError(f"{results_file} is not a search's results: it has no list of trials")
+    return results
+
+
+def objective(results: ResultsFile) -> tuple[str, str]:
+    """The objective's name and direction ('max' or 'min')."""
+    spec = results.get("objective") or {}
+    if isinstance(spec, str):
+        spec = {"name": spec}
+    name = spec.get("name") or "score"
+    direction = spec.get("direction") or ("min" if "loss" in name else "max")
+    return name, direction
+
+
+def score(trial: TrialRow, name: str) -> float | None:
+    """The trial's objective value: its score, else its metric of that name; None if neither
+    is a finite number."""
+    value = trial.get("score")
+    if value is None:
+        value = (trial.get("metrics") or {}).get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def tested_metric(objective_name: str) -> str:
+    """The test metric (a key of a row's `test`) that matches an objective: `val_accuracy` ->
+    `accuracy`."""
+    return objective_name.removeprefix("val_")
+
+
+def template_ref(results: ResultsFile, directory: str | Path) -> str:
+    """How to load the search's template: its recorded path where that still exists
+    (as given, or relative to DIR), else its name."""
+    path = results.get("template_path")
+    if path:
+        for candidate in (Path(path), Path(directory) / path):
+            if candidate.is_file():
+                return str(candidate)
+    if not results.get("template"):
+        raise ReportError(f"{Path(directory) / RESULTS_JSON} names no template")
+    return str(results["template"])
+
+
+def load_template(results: ResultsFile, directory: str | Path, ref: str | None = None,
+                  params: dict | None = None, source=None):
+    """The template the search explored, with the params and inputs it recorded (if any);
+    `source`: `ref` already read (`pipeline.read`)."""
+    same = ref is None or Path(ref).stem == results.get("template")
+    recorded = (results.get("params") or {}) if same else {}
+    inputs = results.get("inputs") if same else None
+    inputs = {k: tuple(v) for k, v in inputs.items()} if isinstance(inputs, dict) else None
+    return pipeline.load(source or ref or template_ref(results, directory),
+                         {**recorded, **(params or {})}, inputs)
+
+
+def spell(value) -> str:
+    """A recorded value as the template spells it (`text.value`): JSON holds tuples as
+    lists."""
+    return text.value(tuple(value) if isinstance(value, list) else value)
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def _named(value) -> str:
+    """A header field in a message: the objective by its name."""
+    return value.get("name", str(value)) if isinstance(value, dict) else spell(value)
+
+
+def _cell(value):
+    if value is None:
+        return ""
+    return spell(value) if isinstance(value, bool | list | tuple) else value
+
+
+def _write_atomic(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(content)
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _float(value):
+    return None if value is None else float(value)
+
+
+def _last_line(message: str | None) -> str | None:
+    lines = [line for line in (message or "").strip().splitlines() if line.strip()]
+    return lines[-1] if lines else None

@@ -1,0 +1,98 @@
+"""Template + data -> a Keras Tuner search -> a results directory.
+
+`search` is the pipeline: load the template and the data and fit the template to the data
+(inputs, classes), choose the objective, make the tuner of `--tuner` (`tuners.TUNERS`,
+`trials.make_tuner`) and run Keras Tuner's own search loop; the results directory
+(`results.py`) is rewritten after every trial. Rerunning the same command resumes: Keras Tuner
+reloads its oracle, and an interrupted trial goes on from its last finished epoch.
+
+TensorFlow is imported here at module level (through `trials`): the CLI imports this module
+lazily.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import keras
+import keras_tuner as kt
+
+from .. import pipeline
+from ..data import load_data
+from ..graph import TemplateGraph as Template
+from ..hypermodel import resolve_setting
+from ..space import default_values
+from . import progress
+from .errors import SearchError
+from .results import Results, ResultsFile, Settings
+from .trials import SearchHyperModel, direction, make_tuner
+from .tuners import tuner_named
+
+
+def search(template: str, data: str, directory, settings: Settings | None = None, *,
+           dataset=None, log=print) -> ResultsFile:
+    """Run (or resume) a search and return the results (what `results.json` holds).
+
+    Args:
+        template: a template path or bundled name.
+        data: a data spec for `archc.data.load_data` (`digits`, `folder:DIR`, ...).
+        directory: the results directory.
+        settings: the options; `Settings()` if None.
+        dataset: an `archc.data.Dataset` to use instead of loading `data`.
+        log: where progress lines go.
+
+    Raises:
+        ArchError: the template cannot take the data, or `directory` holds another search.
+    """
+    settings = settings or Settings()
+    tuner_named(settings.tuner)  # an unknown tuner fails before anything is loaded
+    loaded = pipeline.load(template)
+    ds = dataset or load_data(data, fraction=settings.fraction, seed=settings.seed or 0,
+                              template=loaded)
+    fitted = ds.adapt(loaded)
+    objective = make_objective(settings.objective, fitted, ds)
+    results = Results(Path(directory), fitted, data, settings, objective)
+    results.prepare()
+    hypermodel = SearchHyperModel(fitted, ds, settings.max_params)
+    tuner = make_tuner(hypermodel, objective, settings, results, log)
+    done = sum(t.status != "RUNNING" for t in tuner.oracle.trials.values())
+    describe = ds.describe() if hasattr(ds, "describe") else ""
+    log(progress.banner(fitted.name, describe, settings, objective, results.dir, done))
+    board = keras.callbacks.TensorBoard(str(results.logs_dir), write_graph=False,
+                                        profile_batch=0)
+    with warnings.catch_warnings():
+        # Hyperband continues a trial from its checkpoint, optimizer state included, into a
+        # model whose optimizer is not built yet: Keras says it skips that state.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        tuner.search(epochs=settings.epochs, verbose=2 if settings.verbose else 0,
+                     callbacks=[board])
+    final = results.write(tuner)
+    log(progress.summary(final, results.dir))
+    return final
+
+
+def make_objective(name: str | None, template: Template, ds) -> kt.Objective:
+    """`NAME` or `NAME:min|max`; the default is the template's validation metric for
+    classification (`val_accuracy`) and `val_loss` otherwise. A cost (params, bytes, flops)
+    is minimised.
+
+    Raises:
+        SearchError: a direction other than min or max.
+    """
+    name = name or _default_objective(template, ds)
+    name, _, way = name.partition(":")
+    if way not in ("", "min", "max"):
+        raise SearchError(f"expected an objective NAME or NAME:min or NAME:max, found "
+                          f"'{name}:{way}'")
+    return kt.Objective(name, way or direction(name))
+
+
+def _default_objective(template: Template, ds) -> str:
+    metrics = ()
+    if "metrics" in template.train:  # evaluated at the defaults, without shape inference
+        metrics = resolve_setting(template, "metrics", default_values(template))
+    metrics = metrics if isinstance(metrics, tuple) else (metrics,)
+    if ds.task == "classification" and metrics and len(template.outputs) == 1:
+        return f"val_{metrics[0]}"
+    return "val_loss"

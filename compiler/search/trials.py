@@ -1,0 +1,290 @@
+"""A template's search as a Keras Tuner tuner: a hypermodel trained on a dataset, and what archc
+adds to a tuner (candidates checked by the compiler before Keras builds them, early stopping,
+backups and epoch logs, the results directory rewritten and one line printed per trial, the best
+models kept and tested).
+
+`make_tuner` makes the tuner of a `tuners.TUNERS` entry. TensorFlow is imported here at module
+level: the CLI imports the search lazily.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+
+import keras
+import keras_tuner as kt
+from keras_tuner.src import config as kt_config
+from keras_tuner.src.engine import metrics_tracking
+
+from ..graph import TemplateGraph as Template
+from ..hypermodel import ArchHyperModel, Rejected
+from ..resolve import Architecture, resolve
+from . import progress
+from .errors import SearchError
+from .results import (
+    COSTS,
+    KT_PROJECT,
+    Results,
+    ResultsFile,
+    Settings,
+    append_epoch,
+    read_epochs,
+)
+from .tuners import make_oracle, tuner_named
+
+MAX_CRASHES = 3  # trials in a row that raise (not rejected candidates) before the search stops
+
+
+# ---------------------------------------------------------------- the hypermodel
+
+
+class SearchHyperModel(ArchHyperModel):
+    """The template's `ArchHyperModel`, trained on a dataset: `candidate` checks a point of
+    the space with the compiler alone (shape inference and the cost model, milliseconds), and
+    `fit` trains on the data's tf.data pipelines with the batch size of the train section."""
+
+    def __init__(self, template: Template, dataset, max_params: int | None = None):
+        super().__init__(template)
+        self.dataset = dataset
+        self.max_params = max_params
+
+    def candidate(self, hp) -> Architecture:
+        """The architecture of `hp`'s values.
+
+        Raises:
+            Rejected: infeasible (shapes), or more parameters than `max_params`; results.json
+                then says INVALID, with the reason.
+        """
+        arch = super().candidate(hp)
+        if self.max_params is not None and arch.params > self.max_params:
+            raise Rejected(f"over budget: {arch.params:,} parameters > --max-params "
+                           f"{self.max_params:,}")
+        return arch
+
+    def fit(self, hp, model, *args, callbacks=(), **kwargs):
+        """Train on the data; return each metric's best value over all the trial's epochs
+        (those before a restart included: `EpochLog`) and the model's cost."""
+        arch = resolve(self.template, self.values(hp))
+        batch_size = _batch_size(arch)
+        # Fresh pipelines (over the data set's cached arrays): a trial's batches then follow
+        # the seed alone, not how many trials this process ran before it.
+        train = self.dataset.pipeline("train", batch_size)
+        model.fit(train, *args, callbacks=callbacks, shuffle=False,
+                  validation_data=self.dataset.pipeline("validation", batch_size), **kwargs)
+        log = next(c for c in callbacks if isinstance(c, EpochLog))
+        return {**best_metrics(log.epochs), **arch.cost()}
+
+    def evaluate(self, hp, model, split: str = "test") -> dict | None:
+        """`model`'s metrics on `split` ({name: value}), or None if the data has no such
+        split."""
+        if self.dataset.arrays(split) is None:
+            return None
+        batch_size = _batch_size(resolve(self.template, self.values(hp)))
+        metrics = model.evaluate(self.dataset.pipeline(split, batch_size), verbose=0,
+                                 return_dict=True)
+        return {name: float(value) for name, value in metrics.items()}
+
+
+def _batch_size(arch: Architecture) -> int:
+    return int(arch.train.get("batch_size", 32))
+
+
+def direction(metric: str) -> str:
+    """Whether a metric (or a cost) is better higher ("max") or lower ("min")."""
+    if metric in COSTS:
+        return "min"
+    inferred = metrics_tracking.infer_metric_direction(metric)
+    if inferred:
+        return inferred
+    return "min" if "loss" in metric or "error" in metric else "max"
+
+
+def best_metrics(epochs: dict) -> dict:
+    """{metric: its best value over the epochs} (max or min by the metric's name)."""
+    out: dict = {}
+    for logs in epochs.values():
+        for name, value in logs.items():
+            better = max if direction(name) == "max" else min
+            out[name] = value if name not in out else better(out[name], value)
+    return out
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Each finished epoch's logs as one JSON line in `path`; a restarted trial reads the
+    earlier ones back, so its metrics cover every epoch."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = str(path)
+        self.epochs: dict[int, dict] = {}
+
+    def on_train_begin(self, logs=None):
+        self.epochs = read_epochs(self.path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        # An epoch run again after a restart replaces the first run's line and what followed.
+        self.epochs = {e: v for e, v in self.epochs.items() if e < epoch}
+        self.epochs[epoch] = {k: float(v) for k, v in (logs or {}).items()
+                              if isinstance(v, int | float) or hasattr(v, "__float__")}
+        append_epoch(self.path, epoch, self.epochs[epoch])
+
+
+# ---------------------------------------------------------------- the tuner
+
+
+class _SearchTuner:
+    """What archc adds to a Keras Tuner tuner (a mixin, placed before the tuner class):
+    candidates checked before they are built, per-trial early stopping, backups and epoch
+    logs, the session cleared between trials, results written and one line printed per
+    trial, the best models kept."""
+
+    def __init__(self, *args, results: Results, log=print, trial_seed: int | None = None,
+                 **kwargs):
+        self.results = results
+        self.log = log
+        self.trial_seed = trial_seed
+        self._model = None
+        self._crashes = 0
+        self._gradients: set = set()
+        super().__init__(*args, **kwargs)
+
+    def on_search_begin(self):
+        # The collections between trials (`_try_build`) then skip the long-lived objects of
+        # TensorFlow's and the data's import: 0.5 s less per collection.
+        gc.collect()
+        gc.freeze()
+        self.oracle.verbose = 0  # Keras Tuner's banners; archc prints one line per trial
+        kt_config.DEBUG = self.results.settings.verbose  # its tracebacks of failed trials
+        super().on_search_begin()
+
+    def on_search_end(self):
+        super().on_search_end()
+        self._test_kept_models()
+        gc.unfreeze()
+
+    def _test_kept_models(self) -> None:
+        """Evaluate each kept model (the best `--keep` trials, at their best epoch) on the
+        test split, once: the test set plays no part in choosing them."""
+        untested = [self.oracle.get_trial(trial_id) for trial_id in self.results.kept()
+                    if "test" not in self.results.record(trial_id)]
+        if not untested or self.hypermodel.dataset.arrays("test") is None:
+            return
+        for trial in untested:
+            model = self.load_model(trial)  # built from its hps, its best epoch's weights
+            self.results.update(trial.trial_id,
+                                test=self.hypermodel.evaluate(trial.hyperparameters, model))
+        self.results.write(self)
+
+    def on_trial_begin(self, trial):
+        super().on_trial_begin(trial)
+        self._gradients = set(_gradient_registry())
+        self.results.begin(trial.trial_id)
+        self.results.write(self)
+
+    def run_trial(self, trial, *args, **kwargs):
+        hp = trial.hyperparameters
+        try:
+            arch = self.hypermodel.candidate(hp)
+        except Rejected as exc:
+            self.results.update(trial.trial_id, reason=str(exc))
+            raise
+        self.results.update(trial.trial_id, **arch.cost())
+        if self.trial_seed is not None:  # the same weights and batches for the same seed
+            keras.utils.set_random_seed(self.trial_seed * 100_003 + int(trial.trial_id))
+        kwargs["callbacks"] = [*kwargs.get("callbacks", ()), *self._callbacks(trial)]
+        return super().run_trial(trial, *args, **kwargs)
+
+    def _callbacks(self, trial) -> list:
+        objective = self.oracle.objective
+        backup = self.results.checkpoint_dir(trial.trial_id)
+        out = [keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
+               EpochLog(self.results.epoch_log(trial.trial_id))]
+        if objective.name not in COSTS:
+            out.append(keras.callbacks.EarlyStopping(
+                objective.name, patience=self.results.settings.patience, mode=objective.direction))
+        return out
+
+    def _try_build(self, hp):
+        self._model = None  # before Keras Tuner clears the session
+        self._model = super()._try_build(hp)
+        return self._model
+
+    def on_trial_end(self, trial):
+        super().on_trial_end(trial)  # the oracle scores and saves the trial
+        ended = self.oracle.get_trial(trial.trial_id)
+        self.results.finish(ended.trial_id)
+        if ended.status == "COMPLETED":
+            self._keep_best(ended)
+        self._model = None  # Keras Tuner clears the session and collects before each build
+        _forget_gradients(self._gradients)
+        results = self.results.write(self)
+        self.log(progress.trial_line(results, ended.trial_id))
+        self._count_crash(ended, results)
+
+    def _keep_best(self, trial) -> None:
+        """Save the trial's model (its best epoch) if it is among the best `keep`; delete the
+        models that no longer are."""
+        best = {t.trial_id for t in self.oracle.get_best_trials(self.results.settings.keep)
+                if t.status == "COMPLETED"}
+        if trial.trial_id in best and self._model is not None:
+            self._model.load_weights(self._get_checkpoint_fname(trial.trial_id))
+            self.results.save_model(trial.trial_id, self._model)
+        self.results.prune_models(best)
+
+    def _count_crash(self, trial, results: ResultsFile) -> None:
+        row = next(r for r in results["trials"] if r["trial_id"] == trial.trial_id)
+        self._crashes = self._crashes + 1 if row["status"] == "FAILED" else 0
+        if self._crashes >= MAX_CRASHES:
+            raise SearchError(f"{MAX_CRASHES} trials in a row failed; the last: {row['reason']}",
+                              hint="rerun with --debug -v to see the training output")
+
+
+def _gradient_registry() -> dict:
+    from tensorflow.python.framework import ops as tf_ops
+
+    return getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None) or {}
+
+
+def _forget_gradients(known: set) -> None:
+    """Unregister the gradient functions that TensorFlow registered during a trial.
+
+    Keras's optimizer sums gradients through `tf.custom_gradient`, which registers one
+    function per traced training step in TensorFlow's global gradient registry and never
+    removes it; each holds its traced graph (about 6 MB for a small model), so memory grew
+    with every trial. The trial's traced functions are dead once it ends.
+    """
+    registry = _gradient_registry()
+    for name in [n for n in registry if n.startswith("CustomGradient-") and n not in known]:
+        del registry[name]
+
+
+class SearchTuner(_SearchTuner, kt.Tuner):
+    """A Keras Tuner `Tuner` with archc's additions, for any oracle."""
+
+
+class _Hyperband(kt.Hyperband):
+    """Keras Tuner's Hyperband tuner (a trial goes on from an earlier trial's checkpoint for
+    `tuner/epochs` epochs) on an oracle made by the tuner table: `kt.Hyperband.__init__` does
+    nothing but make its own oracle."""
+
+    def __init__(self, oracle, **kwargs):
+        kt.Tuner.__init__(self, oracle=oracle, **kwargs)
+
+
+class HyperbandSearch(_SearchTuner, _Hyperband):
+    """Keras Tuner's Hyperband with archc's additions."""
+
+
+def make_tuner(hypermodel: SearchHyperModel, objective: kt.Objective, settings: Settings,
+               results: Results, log=print) -> SearchTuner | HyperbandSearch:
+    """The tuner of `settings.tuner` (`tuners.TUNERS`), reloading the project in
+    `results.dir / KT_PROJECT` unless `settings.overwrite`."""
+    kt_seed = None if settings.seed is None else settings.seed + 1  # Keras Tuner reads 0 as unset
+    kind = HyperbandSearch if tuner_named(settings.tuner).continues_trials else SearchTuner
+    with contextlib.redirect_stdout(io.StringIO()):  # Keras Tuner's "Reloading Tuner from ..."
+        return kind(oracle=make_oracle(settings, objective, kt_seed), hypermodel=hypermodel,
+                    directory=str(results.dir), project_name=KT_PROJECT,
+                    overwrite=settings.overwrite, results=results, log=log,
+                    trial_seed=settings.seed)
