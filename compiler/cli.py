@@ -14,7 +14,12 @@ from pathlib import Path
 
 from . import pipeline
 from .diagnostics import ArchError, ArchErrors, render
+from .draw import architecture_to_dot, render_format, to_dot
+from .search.report import build_report, format_report, to_json, trial_dot
+from .search.results import Settings
 from .search.tuners import TUNERS
+from .space import describe, format_table
+from .text import plural
 
 EXIT_OK, EXIT_TEMPLATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -100,17 +105,13 @@ def _summary_line(name: str, s: dict) -> str:
     if s["library"]:
         return f"{name}: ok (block library)"
     configs = "infinitely many" if s["configurations"] is None else f"{s['configurations']:,}"
-    return (f"{name}: ok: template {s['template']}, {len(s['inputs'])} input"
-            f"{'s' * (len(s['inputs']) != 1)}, {len(s['outputs'])} output"
-            f"{'s' * (len(s['outputs']) != 1)}, {s['layers']} layer{'s' * (s['layers'] != 1)} "
-            "in the template graph, "
-            f"{s['hyperparameters']} hyperparameter{'s' * (s['hyperparameters'] != 1)}, {configs} "
+    return (f"{name}: ok: template {s['template']}, {plural(len(s['inputs']), 'input')}, "
+            f"{plural(len(s['outputs']), 'output')}, {plural(s['layers'], 'layer')} in the "
+            f"template graph, {plural(s['hyperparameters'], 'hyperparameter')}, {configs} "
             f"configuration{'s' * (s['configurations'] != 1)}")
 
 
 def cmd_space(args) -> int:
-    from .space import describe, format_table
-
     template = pipeline.load(args.file, parse_assignments(args.set))
     description = describe(template)
     if args.json:
@@ -178,7 +179,6 @@ def cmd_search(args) -> int:
     import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
-    from .search.results import Settings
     from .search.run import search
 
     if args.trials < 1 or args.epochs < 1 or args.keep < 0 or args.patience < 0:
@@ -213,8 +213,6 @@ def cmd_landmarks(args) -> int:
 
 
 def cmd_dot(args) -> int:
-    from .draw import render_format
-
     text = _trial_dot(args) if args.trial else _template_dot(args)
     data = text.encode() if args.format == "dot" else render_format(text, args.format)
     if args.output:
@@ -228,30 +226,22 @@ def cmd_dot(args) -> int:
 
 def _template_dot(args) -> str:
     """The template, or with --set/--sample one of its architectures."""
-    from .draw import to_dot
-
     if args.file is None:
         raise UsageError("dot needs a template FILE, or --trial DIR ID")
     template, hp_values = pipeline.load_with_settings(args.file, parse_assignments(args.set))
     if hp_values or args.sample is not None:
-        from .draw import architecture_to_dot
-
         return architecture_to_dot(choose(template, hp_values, args.sample))
     return to_dot(template)
 
 
 def _trial_dot(args) -> str:
     """`--trial DIR ID`: that trial's architecture; with FILE, FILE with its path highlighted."""
-    from .search.report import trial_dot
-
     if args.sample is not None:
         raise UsageError("--sample and --trial both choose the architecture: give one")
     return trial_dot(*args.trial, template=args.file, settings=parse_assignments(args.set))
 
 
 def cmd_report(args) -> int:
-    from .search.report import build_report, format_report, to_json
-
     if args.top < 1:
         raise UsageError(f"--top takes a positive number, found {args.top}")
     reports = [build_report(d, args.top, args.size) for d in args.dirs]

@@ -9,6 +9,7 @@ from .graph import TemplateGraph
 from .lower import lower
 from .resolve import Architecture, active_values, resolve
 from .space import declare_space, from_kt
+from .values import evaluate
 
 
 class Rejected(kt.errors.FailedTrialError):
@@ -101,6 +102,4 @@ def _arrays(args, kwargs) -> bool:
 
 
 def resolve_setting(template: TemplateGraph, key: str, values: dict):
-    from .values import evaluate
-
     return evaluate(template.train[key], active_values(template, values), None, template.params)

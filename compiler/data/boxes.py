@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ssd
 from .context import Context
 from .dataset import Arrays, Input, Source
 from .errors import DataError
+from .mnist_boxes import make_mnist_boxes
 
 TRAIN, TEST = 600, 100
 CANVAS = (96, 96)
@@ -60,8 +62,6 @@ def ssd_anchors(template, notes: list[str]):
     if template is None or not {"classes", "boxes"} <= set(template.outputs):
         return None
     try:
-        from .. import ssd
-
         return ssd.anchors_for(template)
     except Exception as e:  # noqa: BLE001 - a template without ssd_decode, ...
         notes.append(f"mnist_boxes: no SSD anchors for template '{template.name}' ({e}): "
@@ -75,8 +75,6 @@ def load_mnist_boxes(arg: str | None, ctx: Context, template=None) -> Source:
     n_test = TEST if n_train == TRAIN else max(1, n_train // 6)
     name, shape = ctx.single()
     ctx.image_size(name, shape)
-    from .mnist_boxes import make_mnist_boxes
-
     seed = ctx.seed
     made = {
         "train": make_mnist_boxes(n_train, CANVAS, seed=seed, split="train"),
@@ -89,9 +87,7 @@ def load_mnist_boxes(arg: str | None, ctx: Context, template=None) -> Source:
     splits = {}
     for split, (images, boxes, labels) in made.items():
         if anchors is not None:
-            from ..ssd import targets
-
-            y = targets(boxes, labels, anchors)
+            y = ssd.targets(boxes, labels, anchors)
         else:
             y = pad(boxes, labels, count)
         first = np.asarray([lab[0] if len(lab) else -1 for lab in labels], np.int32)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..vocab import LOSSES
 from .errors import DataError
 
 SPLITS = ("train", "validation", "test")
@@ -210,8 +211,6 @@ def label_mode(loss, task: str) -> str | None:
         loss = loss[0] if loss else None
     if not isinstance(loss, str):
         return None
-    from ..vocab import LOSSES
-
     name = LOSSES.get(loss, loss)
     if name.startswith("sparse_"):
         return "sparse"

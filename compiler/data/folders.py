@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..diagnostics import did_you_mean
 from .context import Context
 from .dataset import Arrays, Input, Source
 from .errors import DataError, warn
@@ -228,8 +229,6 @@ def load_pairs(arg: str | None, ctx: Context) -> Source:
         wanted = dict(ctx.want)
         missing = [k for k in wanted if k not in found]
         if missing:
-            from ..diagnostics import did_you_mean
-
             hint = did_you_mean(missing[0], found) or (
                 f"expected one folder per template input: {', '.join(wanted)}")
             raise DataError(f"'{root}' has no folder for the template input(s) "

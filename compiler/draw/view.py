@@ -12,6 +12,7 @@ import networkx as nx
 from ..diagnostics import ArchError
 from ..hyper import HpSpec, holds
 from ..kinds import Node
+from ..resolve import resolve
 from .common import short
 from .layout import group_merge_copies, members, spine
 
@@ -59,8 +60,6 @@ def view(template, choices: dict | None = None) -> View:
 def _live(template, drawn: View, choices: dict) -> Live:
     """What `choices` keep: conditions that hold, and of a shape-decided `if` the branch that
     resolving the template takes (the op nodes of the concrete graph)."""
-    from ..resolve import resolve
-
     try:
         concrete: set | None = set(resolve(template, choices).graph)
     except ArchError:
