@@ -2,7 +2,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install test demo lint clean
+.PHONY: install test test-slow test-all demo lint clean
 
 install: $(STAMP)
 
@@ -12,7 +12,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The fast tier (under 10 minutes on 2 cores); the slow end-to-end sweeps are `test-slow`,
+# and CI runs both (.ci/run).
 test: install
+	$(PY) -m ruff check compiler tests bench
+	$(PY) -m pytest -q -m "not slow"
+
+test-slow: install
+	$(PY) -m pytest -q -m slow
+
+test-all: install
 	$(PY) -m ruff check compiler tests bench
 	$(PY) -m pytest -q
 
