@@ -34,14 +34,14 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from .. import pipeline, text
-from .errors import ReportError, SearchError
+from .errors import ReportError
+from .storage import replace_with, write_atomic
 
 RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
 MODELS, LOGS, CHECKPOINTS = "models", "logs", "checkpoints"
 KT_PROJECT = "kt"  # Keras Tuner's `project_name`
 RECORD, EPOCHS = "archc.json", "epochs.jsonl"
 COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # the compiler's cost model
-SAME_SEARCH = ("template", "tuner", "objective")  # a resumed search must match these
 
 
 @dataclass
@@ -59,6 +59,7 @@ class Settings:
     max_params: int | None = None
     keep: int = 3
     overwrite: bool = False
+    extend: bool = False  # allow `guard.EXTENDABLE` settings to differ from the recorded ones
     verbose: bool = False
 
 
@@ -163,25 +164,15 @@ class Results:
         return self.dir / CHECKPOINTS / f"trial_{trial_id}"
 
     def prepare(self) -> None:
-        """Start afresh (`--overwrite`) or check that the directory holds this search."""
+        """Start afresh (`--overwrite`); `guard.check_directory` checks a directory that is
+        resumed."""
         if self.settings.overwrite:
             for name in (MODELS, LOGS, CHECKPOINTS, KT_PROJECT):
                 shutil.rmtree(self.dir / name, ignore_errors=True)
             for name in (RESULTS_JSON, RESULTS_CSV):
                 (self.dir / name).unlink(missing_ok=True)
-        elif (self.dir / RESULTS_JSON).exists():
-            self._check_same_search(json.loads((self.dir / RESULTS_JSON).read_text()))
         for name in (MODELS, LOGS, CHECKPOINTS):
             (self.dir / name).mkdir(parents=True, exist_ok=True)
-
-    def _check_same_search(self, old: dict) -> None:
-        header = self.header()
-        for key in SAME_SEARCH:
-            if old.get(key) != header[key]:
-                raise SearchError(
-                    f"{self.dir} holds another search ({key} {_named(old.get(key))}, not "
-                    f"{_named(header[key])})",
-                    hint="give --overwrite to start afresh, or another --dir")
 
     def header(self) -> Header:
         s = self.settings
@@ -206,7 +197,7 @@ class Results:
         return json.loads(path.read_text()) if path.exists() else {}
 
     def update(self, trial_id: str, **fields) -> None:
-        _write_atomic(self._record_path(trial_id),
+        write_atomic(self._record_path(trial_id),
                       json.dumps({**self.record(trial_id), **fields}, indent=1))
 
     def begin(self, trial_id: str) -> None:
@@ -230,10 +221,7 @@ class Results:
                 for p in sorted((self.dir / MODELS).glob("trial_*.keras"))]
 
     def save_model(self, trial_id: str, model) -> None:
-        path = self.model_path(trial_id)
-        tmp = path.with_name(f".tmp_{path.name}")  # Keras wants the .keras suffix
-        model.save(tmp)
-        os.replace(tmp, path)
+        replace_with(self.model_path(trial_id), model.save)  # a whole file, or none
 
     def prune_models(self, keep: set[str]) -> None:
         for trial_id in self.kept():
@@ -246,8 +234,8 @@ class Results:
         """Rewrite results.json and results.csv from the tuner's trials; return the JSON."""
         trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
         out = ResultsFile(**self.header(), trials=[self.row(tuner, t) for t in trials])
-        _write_atomic(self.dir / RESULTS_JSON, json.dumps(out, indent=1))
-        _write_atomic(self.dir / RESULTS_CSV, self.csv(out["trials"]))
+        write_atomic(self.dir / RESULTS_JSON, json.dumps(out, indent=1))
+        write_atomic(self.dir / RESULTS_CSV, self.csv(out["trials"]))
         return out
 
     def row(self, tuner, trial) -> TrialRow:
@@ -394,22 +382,10 @@ def spell(value) -> str:
 # ---------------------------------------------------------------- small helpers
 
 
-def _named(value) -> str:
-    """A header field in a message: the objective by its name."""
-    return value.get("name", str(value)) if isinstance(value, dict) else spell(value)
-
-
 def _cell(value):
     if value is None:
         return ""
     return spell(value) if isinstance(value, bool | list | tuple) else value
-
-
-def _write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(content)
-    os.replace(tmp, path)
 
 
 def _jsonable(value):
