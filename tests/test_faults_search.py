@@ -292,6 +292,6 @@ def test_docs_describe_the_lock_the_recorded_settings_and_a_full_disk():
     from archc.search.guard import EXTENDABLE
 
     docs = (ROOT / "docs" / "search.md").read_text()
-    for words in ("search.lock", "search.json", "--extend", "no space left", "damaged"):
+    for words in ("search.lock", "search.json", "--extend", "no space left", "Damaged files"):
         assert words in docs
     assert all(f"`--{name}`" in docs.split("--extend")[1] for name in EXTENDABLE)

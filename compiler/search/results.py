@@ -274,9 +274,15 @@ class Results:
 
 
 def append_epoch(path: Path, epoch: int, logs: dict) -> None:
-    """Add a finished epoch's logs to a trial's epoch log."""
-    with open(path, "a") as f:
-        f.write(json.dumps({"epoch": epoch, **logs}) + "\n")
+    """Add a finished epoch's logs to a trial's epoch log, on a line of its own even after a
+    line cut short by a kill or a full disk."""
+    with open(path, "ab+") as f:  # appends go to the end wherever the file is read
+        end = f.seek(0, os.SEEK_END)
+        if end:
+            f.seek(end - 1)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+        f.write((json.dumps({"epoch": epoch, **logs}) + "\n").encode())
 
 
 def read_epochs(path) -> dict[int, dict]:

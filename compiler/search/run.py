@@ -57,13 +57,13 @@ def search(template: str, data: str, directory, settings: Settings | None = None
     settings = settings or Settings()
     tuner_named(settings.tuner)  # an unknown tuner fails before anything is loaded
     directory = usable_directory(directory)
-    with SearchLock(directory, note=log):
-        try:
+    try:
+        with SearchLock(directory, note=log):
             return _search(template, data, directory, settings, dataset, log)
-        except Exception as exc:
-            if disk_full(exc):
-                raise disk_full_error(directory, exc) from None
-            raise
+    except Exception as exc:
+        if disk_full(exc):
+            raise disk_full_error(directory, exc) from None
+        raise
 
 
 def _search(template: str, data: str, directory: Path, settings: Settings, dataset,
