@@ -161,6 +161,10 @@ def test_recorded_settings_protect_a_directory_without_results_json(base, tmp_pa
     assert main(search_args(str(other), directory)) == 1
     assert "template content (hash of its files):" in capsys.readouterr().err
     assert not (directory / "results.json").exists()
+    (directory / "search.json").unlink()  # Keras Tuner's project alone: its settings unknown
+    assert main(search_args(str(other), directory)) == 1
+    assert "holds a Keras Tuner project (kt/) but no record of its settings" in \
+        capsys.readouterr().err
 
 
 def test_a_trial_directory_deleted_by_hand_is_refused(tiny, base, tmp_path, capsys):
@@ -213,12 +217,12 @@ def test_a_full_disk_stops_the_search_cleanly(where, tiny, tmp_path, monkeypatch
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
     def weights_on_full_disk(self, path, *args, **kwargs):
-        if "trial_1" in str(path):
+        if "trial_0" in str(path):  # the first backup of the first epoch
             full(path)
         return save_weights(self, path, *args, **kwargs)
 
     def text_on_full_disk(self, *args, **kwargs):
-        if self.name == ".tmp.results.csv" and (directory / "kt" / "trial_1").exists():
+        if self.name == ".tmp.results.csv":  # as the first trial begins
             full(self)
         return write_text(self, *args, **kwargs)
 
@@ -226,17 +230,18 @@ def test_a_full_disk_stops_the_search_cleanly(where, tiny, tmp_path, monkeypatch
         monkeypatch.setattr(keras.Model, "save_weights", weights_on_full_disk)
     else:
         monkeypatch.setattr(Path, "write_text", text_on_full_disk)
-    assert main(search_args(tiny, directory, trials=2)) == 1
+    assert main(search_args(tiny, directory)) == 1
     monkeypatch.undo()
     err = capsys.readouterr().err
     assert f"error: no space left on the device of {directory}" in err
     assert "rerun the same command to resume" in err and "Traceback" not in err
-    assert not [p for p in directory.rglob(".tmp.*")]  # nothing half-written
-    assert trials_of(directory)[0]["status"] == "COMPLETED"
+    assert not list(directory.rglob(".tmp.*"))  # nothing half-written
     for path in directory.rglob("*.json"):
-        json.loads(path.read_text() or "null")
-    assert main(search_args(tiny, directory, trials=2)) == 0
-    assert [t["status"] for t in trials_of(directory)] == ["COMPLETED", "COMPLETED"]
+        json.loads(path.read_text())
+    trial = json.loads((directory / "kt" / "trial_0" / "trial.json").read_text())
+    assert trial["status"] == "RUNNING"  # not failed: the disk is not the trial's fault
+    assert main(search_args(tiny, directory)) == 0
+    assert [t["status"] for t in trials_of(directory)] == ["COMPLETED"]
 
 
 # ---------------------------------------------------------------- 4. damaged files

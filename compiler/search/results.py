@@ -10,6 +10,7 @@ written by `Results` (during `archc search`) and read by `load_results` (`archc 
     DIR/kt/                          Keras Tuner's project
     DIR/kt/trial_ID/archc.json       `TrialRecord`: what archc learns of a trial as it runs
     DIR/kt/trial_ID/epochs.jsonl     one JSON line per finished epoch
+    DIR/search.json, DIR/search.lock the recorded settings (`guard.py`), the lock (`lock.py`)
 
 Never imports TensorFlow, Keras or Keras Tuner: the tuner's trials are read through their
 attributes.
@@ -197,7 +198,7 @@ class Results:
         return json.loads(path.read_text()) if path.exists() else {}
 
     def update(self, trial_id: str, **fields) -> None:
-        write_atomic(self._record_path(trial_id),
+        _write_atomic(self._record_path(trial_id),
                       json.dumps({**self.record(trial_id), **fields}, indent=1))
 
     def begin(self, trial_id: str) -> None:
@@ -234,8 +235,8 @@ class Results:
         """Rewrite results.json and results.csv from the tuner's trials; return the JSON."""
         trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
         out = ResultsFile(**self.header(), trials=[self.row(tuner, t) for t in trials])
-        write_atomic(self.dir / RESULTS_JSON, json.dumps(out, indent=1))
-        write_atomic(self.dir / RESULTS_CSV, self.csv(out["trials"]))
+        _write_atomic(self.dir / RESULTS_JSON, json.dumps(out, indent=1))
+        _write_atomic(self.dir / RESULTS_CSV, self.csv(out["trials"]))
         return out
 
     def row(self, tuner, trial) -> TrialRow:
@@ -392,6 +393,10 @@ def _cell(value):
     if value is None:
         return ""
     return spell(value) if isinstance(value, bool | list | tuple) else value
+
+
+def _write_atomic(path: Path, content: str) -> None:
+    write_atomic(path, content)  # whole or not at all (storage.py)
 
 
 def _jsonable(value):
