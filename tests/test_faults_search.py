@@ -180,30 +180,38 @@ def test_a_trial_directory_deleted_by_hand_is_refused(tiny, base, tmp_path, caps
 # ---------------------------------------------------------------- 3. checkpoints, full disk
 
 
-def test_an_unreadable_checkpoint_restarts_the_trial(tiny, tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("finished, resumed, note", [
+    (1, [0, 0, 1], "restarting from epoch 0"),  # no state before it: from scratch
+    (2, [0, 1, 1, 2], "resuming from the state before it"),  # the epoch before it (*.bkp)
+])
+def test_an_unreadable_checkpoint_restarts_the_trial(finished, resumed, note, tiny, tmp_path,
+                                                     monkeypatch, capsys):
     from archc.search import trials
 
     directory = tmp_path / "run"
-    args = ["search", tiny, "--dir", str(directory), "--trials", "1", "--epochs", "2",
-            "--seed", "5"]
+    args = ["search", tiny, "--dir", str(directory), "--trials", "1", "--epochs",
+            str(finished + 1), "--seed", "5"]
     log_epoch = trials.EpochLog.on_epoch_end
 
-    def killed_after_first_epoch(self, epoch, logs=None):
+    def killed_after(self, epoch, logs=None):
         log_epoch(self, epoch, logs)
-        raise KeyboardInterrupt
+        if epoch + 1 == finished:
+            raise KeyboardInterrupt
 
-    monkeypatch.setattr(trials.EpochLog, "on_epoch_end", killed_after_first_epoch)
+    monkeypatch.setattr(trials.EpochLog, "on_epoch_end", killed_after)
     assert main(args) == 130
     monkeypatch.undo()
     weights = directory / "checkpoints" / "trial_0" / "latest.weights.h5"
     whole = weights.read_bytes()
     weights.write_bytes(whole[:len(whole) // 3])  # cut short, as by a kill or a full disk
     capsys.readouterr()
-    assert main(args) == 0
+    assert main(args) == 0  # Keras's BackupAndRestore fails the trial for good here
     [trial] = trials_of(directory)
-    assert trial["status"] == "COMPLETED" and trial["epochs"] == 2
+    assert trial["status"] == "COMPLETED" and trial["epochs"] == finished + 1
+    epochs = directory / "kt" / "trial_0" / "epochs.jsonl"
+    assert [json.loads(line)["epoch"] for line in epochs.read_text().splitlines()] == resumed
     err = capsys.readouterr().err
-    assert "note: trial 0: the backup in" in err and "restarting from epoch 0" in err
+    assert "note: trial 0: " in err and note in err
 
 
 @pytest.mark.parametrize("where", ["checkpoint", "results"])

@@ -20,7 +20,8 @@ from .storage import temp_path
 
 class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
     """`BackupAndRestore(double_checkpoint=True)`: `latest.weights.h5` and
-    `training_metadata.json`, and the state before them as `*.bkp`.
+    `training_metadata.json`, and the state before them as `previous.weights.h5` and
+    `previous_training_metadata.json`.
 
     Each save writes a temporary file in the same folder and renames it over the old one, so
     a backup is never half-written. On resume the latest state is read, else the one before
@@ -31,6 +32,11 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
     def __init__(self, backup_dir, label: str = "the trial"):
         super().__init__(backup_dir, double_checkpoint=True)
         self.label = label
+        # Not Keras's `*.bkp` names: `load_weights` picks the format by the suffix, so a
+        # `.bkp` file cannot be read where it lies.
+        self._prev_weights_path = os.path.join(backup_dir, "previous.weights.h5")
+        self._prev_training_metadata_path = os.path.join(backup_dir,
+                                                         "previous_training_metadata.json")
 
     def on_train_begin(self, logs=None):
         states = [(self._weights_path, self._training_metadata_path),
@@ -63,7 +69,7 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def _save_model(self):
         """Keras's save, both files written beside their names first; then the state before
-        becomes `*.bkp` and the new one takes its place, each by a rename. A kill between the
+        becomes `previous*` and the new one takes its place, each by a rename. A kill between the
         renames leaves a state without its metadata, which `on_train_begin` passes over."""
         os.makedirs(self.backup_dir, exist_ok=True)
         pairs = ((self._weights_path, self._prev_weights_path),
