@@ -241,7 +241,7 @@ def test_a_full_disk_stops_the_search_cleanly(where, tiny, tmp_path, monkeypatch
     assert main(search_args(tiny, directory)) == 1
     monkeypatch.undo()
     err = capsys.readouterr().err
-    assert f"error: no space left on the device of {directory}" in err
+    assert f"error: no space left on the device of {directory} (writing {directory}/" in err
     assert "rerun the same command to resume" in err and "Traceback" not in err
     assert not list(directory.rglob(".tmp.*"))  # nothing half-written
     for path in directory.rglob("*.json"):

@@ -57,20 +57,26 @@ def write_atomic(path: str | Path, content: str) -> None:
 def disk_full(exc: BaseException | None) -> bool:
     """Whether `exc`, or an exception it was raised from, says the disk is full (an OSError
     with ENOSPC, or h5py's text for it)."""
+    for e in _chain(exc):
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(e) or "errno = 28" in str(e):
+            return True
+    return False
+
+
+def _chain(exc: BaseException | None) -> Iterator[BaseException]:
+    """`exc` and the exceptions it was raised from or during."""
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if "No space left on device" in str(exc) or "errno = 28" in str(exc):
-            return True
+        yield exc
         exc = exc.__cause__ or exc.__context__
-    return False
 
 
 def disk_full_error(directory: Path, exc: BaseException) -> DiskFull:
     """The message for a search stopped by a full disk."""
-    where = getattr(exc, "filename", None)
+    where = next((e.filename for e in _chain(exc) if getattr(e, "filename", None)), None)
     return DiskFull(f"no space left on the device of {directory}"
                     + (f" (writing {where})" if where else "")
                     + ": the search stopped; every file it wrote is whole",
