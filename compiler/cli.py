@@ -187,7 +187,7 @@ def cmd_search(args) -> int:
     settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
                         patience=args.patience, seed=args.seed, objective=args.objective,
                         fraction=args.fraction, max_params=args.max_params, keep=args.keep,
-                        overwrite=args.overwrite, verbose=args.verbose)
+                        overwrite=args.overwrite, extend=args.extend, verbose=args.verbose)
     try:
         search(args.file, args.data, args.dir, settings,
                log=lambda line: print(line, flush=True))
@@ -336,6 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--keep", type=int, default=3, metavar="K",
                       help="keep the best K models as .keras (default 3)")
     srch.add_argument("--overwrite", action="store_true", help="start afresh in DIR")
+    srch.add_argument("--extend", action="store_true",
+                      help="resume DIR's search with another --trials (the other settings "
+                           "must match the recorded ones)")
     srch.add_argument("-v", "--verbose", action="store_true",
                       help="show Keras's per-epoch output and failed trials' tracebacks")
     srch.set_defaults(run=cmd_search)

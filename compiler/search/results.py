@@ -10,6 +10,7 @@ written by `Results` (during `archc search`) and read by `load_results` (`archc 
     DIR/kt/                          Keras Tuner's project
     DIR/kt/trial_ID/archc.json       `TrialRecord`: what archc learns of a trial as it runs
     DIR/kt/trial_ID/epochs.jsonl     one JSON line per finished epoch
+    DIR/search.json, DIR/search.lock the recorded settings (`guard.py`), the lock (`lock.py`)
 
 Never imports TensorFlow, Keras or Keras Tuner: the tuner's trials are read through their
 attributes.
@@ -34,14 +35,14 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from .. import pipeline, text
-from .errors import ReportError, SearchError
+from .errors import ReportError
+from .storage import replace_with, write_atomic
 
 RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
 MODELS, LOGS, CHECKPOINTS = "models", "logs", "checkpoints"
 KT_PROJECT = "kt"  # Keras Tuner's `project_name`
 RECORD, EPOCHS = "archc.json", "epochs.jsonl"
 COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # the compiler's cost model
-SAME_SEARCH = ("template", "tuner", "objective")  # a resumed search must match these
 
 
 @dataclass
@@ -59,6 +60,7 @@ class Settings:
     max_params: int | None = None
     keep: int = 3
     overwrite: bool = False
+    extend: bool = False  # allow `guard.EXTENDABLE` settings to differ from the recorded ones
     verbose: bool = False
 
 
@@ -163,25 +165,15 @@ class Results:
         return self.dir / CHECKPOINTS / f"trial_{trial_id}"
 
     def prepare(self) -> None:
-        """Start afresh (`--overwrite`) or check that the directory holds this search."""
+        """Start afresh (`--overwrite`); `guard.check_directory` checks a directory that is
+        resumed."""
         if self.settings.overwrite:
             for name in (MODELS, LOGS, CHECKPOINTS, KT_PROJECT):
                 shutil.rmtree(self.dir / name, ignore_errors=True)
             for name in (RESULTS_JSON, RESULTS_CSV):
                 (self.dir / name).unlink(missing_ok=True)
-        elif (self.dir / RESULTS_JSON).exists():
-            self._check_same_search(json.loads((self.dir / RESULTS_JSON).read_text()))
         for name in (MODELS, LOGS, CHECKPOINTS):
             (self.dir / name).mkdir(parents=True, exist_ok=True)
-
-    def _check_same_search(self, old: dict) -> None:
-        header = self.header()
-        for key in SAME_SEARCH:
-            if old.get(key) != header[key]:
-                raise SearchError(
-                    f"{self.dir} holds another search ({key} {_named(old.get(key))}, not "
-                    f"{_named(header[key])})",
-                    hint="give --overwrite to start afresh, or another --dir")
 
     def header(self) -> Header:
         s = self.settings
@@ -230,10 +222,7 @@ class Results:
                 for p in sorted((self.dir / MODELS).glob("trial_*.keras"))]
 
     def save_model(self, trial_id: str, model) -> None:
-        path = self.model_path(trial_id)
-        tmp = path.with_name(f".tmp_{path.name}")  # Keras wants the .keras suffix
-        model.save(tmp)
-        os.replace(tmp, path)
+        replace_with(self.model_path(trial_id), model.save)  # a whole file, or none
 
     def prune_models(self, keep: set[str]) -> None:
         for trial_id in self.kept():
@@ -286,9 +275,15 @@ class Results:
 
 
 def append_epoch(path: Path, epoch: int, logs: dict) -> None:
-    """Add a finished epoch's logs to a trial's epoch log."""
-    with open(path, "a") as f:
-        f.write(json.dumps({"epoch": epoch, **logs}) + "\n")
+    """Add a finished epoch's logs to a trial's epoch log, on a line of its own even after a
+    line cut short by a kill or a full disk."""
+    with open(path, "ab+") as f:  # appends go to the end wherever the file is read
+        end = f.seek(0, os.SEEK_END)
+        if end:
+            f.seek(end - 1)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+        f.write((json.dumps({"epoch": epoch, **logs}) + "\n").encode())
 
 
 def read_epochs(path) -> dict[int, dict]:
@@ -394,11 +389,6 @@ def spell(value) -> str:
 # ---------------------------------------------------------------- small helpers
 
 
-def _named(value) -> str:
-    """A header field in a message: the objective by its name."""
-    return value.get("name", str(value)) if isinstance(value, dict) else spell(value)
-
-
 def _cell(value):
     if value is None:
         return ""
@@ -406,10 +396,7 @@ def _cell(value):
 
 
 def _write_atomic(path: Path, content: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(content)
-    os.replace(tmp, path)
+    write_atomic(path, content)  # whole or not at all (storage.py)
 
 
 def _jsonable(value):

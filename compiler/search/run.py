@@ -4,7 +4,9 @@
 (inputs, classes), choose the objective, make the tuner of `--tuner` (`tuners.TUNERS`,
 `trials.make_tuner`) and run Keras Tuner's own search loop; the results directory
 (`results.py`) is rewritten after every trial. Rerunning the same command resumes: Keras Tuner
-reloads its oracle, and an interrupted trial goes on from its last finished epoch.
+reloads its oracle, and an interrupted trial goes on from its last finished epoch. One search
+at a time holds the directory (`lock.py`); a rerun must match its recorded settings
+(`guard.py`); a full disk stops it with a message (`storage.py`).
 
 TensorFlow is imported here at module level (through `trials`): the CLI imports this module
 lazily.
@@ -25,7 +27,10 @@ from ..hypermodel import resolve_setting
 from ..space import default_values
 from . import progress
 from .errors import SearchError
-from .results import Results, ResultsFile, Settings
+from .guard import check_directory, recorded_settings, write_settings
+from .lock import SearchLock, usable_directory
+from .results import KT_PROJECT, Results, ResultsFile, Settings
+from .storage import atomic_keras_tuner_json, disk_full, disk_full_error
 from .trials import SearchHyperModel, direction, make_tuner
 from .tuners import tuner_named
 
@@ -33,6 +38,9 @@ from .tuners import tuner_named
 def search(template: str, data: str, directory, settings: Settings | None = None, *,
            dataset=None, log=print) -> ResultsFile:
     """Run (or resume) a search and return the results (what `results.json` holds).
+
+    The directory is checked and locked (`lock.py`) before anything is loaded, and its
+    recorded settings compared with these (`guard.py`) before anything is written.
 
     Args:
         template: a template path or bundled name.
@@ -43,33 +51,64 @@ def search(template: str, data: str, directory, settings: Settings | None = None
         log: where progress lines go.
 
     Raises:
-        ArchError: the template cannot take the data, or `directory` holds another search.
+        ArchError: the template cannot take the data; `directory` is not usable, in use,
+            damaged or holds another search; the disk is full (`storage.DiskFull`).
     """
     settings = settings or Settings()
     tuner_named(settings.tuner)  # an unknown tuner fails before anything is loaded
+    directory = usable_directory(directory)
+    try:
+        with SearchLock(directory, note=log):
+            return _search(template, data, directory, settings, dataset, log)
+    except Exception as exc:
+        if disk_full(exc):
+            raise disk_full_error(directory, exc) from None
+        raise
+
+
+def _search(template: str, data: str, directory: Path, settings: Settings, dataset,
+            log) -> ResultsFile:
     loaded = pipeline.load(template)
     ds = dataset or load_data(data, fraction=settings.fraction, seed=settings.seed or 0,
                               template=loaded)
     fitted = ds.adapt(loaded)
     objective = make_objective(settings.objective, fitted, ds)
-    results = Results(Path(directory), fitted, data, settings, objective)
+    results = Results(directory, fitted, data, settings, objective)
+    given = recorded_settings(fitted, data, ds, settings, objective)
+    if not settings.overwrite:
+        check_directory(directory, given, settings.extend)
     results.prepare()
+    write_settings(directory, given)
     hypermodel = SearchHyperModel(fitted, ds, settings.max_params)
-    tuner = make_tuner(hypermodel, objective, settings, results, log)
-    done = sum(t.status != "RUNNING" for t in tuner.oracle.trials.values())
-    describe = ds.describe() if hasattr(ds, "describe") else ""
-    log(progress.banner(fitted.name, describe, settings, objective, results.dir, done))
-    board = keras.callbacks.TensorBoard(str(results.logs_dir), write_graph=False,
-                                        profile_batch=0)
-    with warnings.catch_warnings():
-        # Hyperband continues a trial from its checkpoint, optimizer state included, into a
-        # model whose optimizer is not built yet: Keras says it skips that state.
-        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-        tuner.search(epochs=settings.epochs, verbose=2 if settings.verbose else 0,
-                     callbacks=[board])
-    final = results.write(tuner)
+    with atomic_keras_tuner_json():
+        tuner = _reload_tuner(hypermodel, objective, settings, results, log)
+        done = sum(t.status != "RUNNING" for t in tuner.oracle.trials.values())
+        describe = ds.describe() if hasattr(ds, "describe") else ""
+        log(progress.banner(fitted.name, describe, settings, objective, results.dir, done))
+        board = keras.callbacks.TensorBoard(str(results.logs_dir), write_graph=False,
+                                            profile_batch=0)
+        with warnings.catch_warnings():
+            # Hyperband continues a trial from its checkpoint, optimizer state included, into
+            # a model whose optimizer is not built yet: Keras says it skips that state.
+            warnings.filterwarnings("ignore",
+                                    message="Skipping variable loading for optimizer")
+            tuner.search(epochs=settings.epochs, verbose=2 if settings.verbose else 0,
+                         callbacks=[board])
+        final = results.write(tuner)
     log(progress.summary(final, results.dir))
     return final
+
+
+def _reload_tuner(hypermodel, objective, settings: Settings, results: Results, log):
+    """`make_tuner`, with Keras Tuner's errors on a project it cannot reload (valid JSON of
+    the wrong shape) as a message."""
+    try:
+        return make_tuner(hypermodel, objective, settings, results, log)
+    except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+        reason = f"a file lacks the key {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise SearchError(f"cannot reload the Keras Tuner project in "
+                          f"{results.dir / KT_PROJECT}: {reason}",
+                          hint="rerun with --overwrite to start afresh") from None
 
 
 def make_objective(name: str | None, template: Template, ds) -> kt.Objective:

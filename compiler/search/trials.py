@@ -22,6 +22,7 @@ from ..graph import TemplateGraph as Template
 from ..hypermodel import ArchHyperModel, Rejected
 from ..resolve import Architecture, resolve
 from . import progress
+from .checkpoints import SafeBackupAndRestore
 from .errors import SearchError
 from .results import (
     COSTS,
@@ -32,6 +33,7 @@ from .results import (
     append_epoch,
     read_epochs,
 )
+from .storage import disk_full
 from .tuners import make_oracle, tuner_named
 
 MAX_CRASHES = 3  # trials in a row that raise (not rejected candidates) before the search stops
@@ -134,6 +136,11 @@ class EpochLog(keras.callbacks.Callback):
 # ---------------------------------------------------------------- the tuner
 
 
+class DiskFullInTrial(kt.errors.FatalError):
+    """A full disk while a trial trained: Keras Tuner stops the search (a `FatalError`)
+    instead of recording the trial as failed; `search` turns it into a message."""
+
+
 class _SearchTuner:
     """What archc adds to a Keras Tuner tuner (a mixin, placed before the tuner class):
     candidates checked before they are built, per-trial early stopping, backups and epoch
@@ -194,12 +201,17 @@ class _SearchTuner:
         if self.trial_seed is not None:  # the same weights and batches for the same seed
             keras.utils.set_random_seed(self.trial_seed * 100_003 + int(trial.trial_id))
         kwargs["callbacks"] = [*kwargs.get("callbacks", ()), *self._callbacks(trial)]
-        return super().run_trial(trial, *args, **kwargs)
+        try:
+            return super().run_trial(trial, *args, **kwargs)
+        except Exception as exc:
+            if disk_full(exc):  # not the trial's fault: stop the search, the trial resumes
+                raise DiskFullInTrial(str(exc)) from exc
+            raise
 
     def _callbacks(self, trial) -> list:
         objective = self.oracle.objective
         backup = self.results.checkpoint_dir(trial.trial_id)
-        out = [keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
+        out = [SafeBackupAndRestore(str(backup), label=f"trial {trial.trial_id}"),
                EpochLog(self.results.epoch_log(trial.trial_id))]
         if objective.name not in COSTS:
             out.append(keras.callbacks.EarlyStopping(
