@@ -15,6 +15,7 @@ from pathlib import Path
 from . import pipeline
 from .diagnostics import ArchError, ArchErrors, render
 from .draw import architecture_to_dot, render_format, to_dot
+from .identity import SAMPLES, survey
 from .search.report import build_report, format_report, to_json, trial_dot
 from .search.results import Settings
 from .search.tuners import TUNERS
@@ -114,11 +115,30 @@ def _summary_line(name: str, s: dict) -> str:
 def cmd_space(args) -> int:
     template = pipeline.load(args.file, parse_assignments(args.set))
     description = describe(template)
+    found = survey(template)
     if args.json:
-        print(json.dumps(description, indent=2))
+        print(json.dumps({**description, "architectures": found.as_json()}, indent=2))
     else:
         print(format_table(description))
+        print(format_survey(found))
     return EXIT_OK
+
+
+def format_survey(found) -> str:
+    """What `archc space` says of the architectures: distinct ones, params and FLOPs."""
+    if found.exact:
+        head = f"{found.distinct:,} distinct architectures"
+    elif found.distinct is None:
+        head = "infinitely many architectures (continuous floats)"
+    else:
+        head = f"at most {found.distinct:,} distinct architectures (too many to enumerate)"
+    if found.infeasible:
+        head += f"; {plural(found.infeasible, 'configuration')} infeasible"
+    where = "over the space" if found.exact else f"over {SAMPLES} random samples"
+    lines = [head]
+    for cost, (low, high) in found.ranges.items():
+        lines.append(f"{cost}: {low:,} to {high:,} ({where})")
+    return "\n".join(lines)
 
 
 def cmd_compile(args) -> int:
