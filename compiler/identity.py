@@ -10,7 +10,7 @@ output name, the inputs by name and shape, which layers share weights with which
 training settings. Node names, inactive hyperparameters, identity layers and how a structure
 was switched off (an `optional` off or a `repeat` of 0) play no part.
 
-    >>> from compiler.pipeline import load
+    >>> from archc.pipeline import load
     >>> t = load("squeezenet_auto", params={"classes": 10})
     >>> identity(t.resolve()) == identity(t.resolve({"group1": 1}))  # the default
     True
@@ -140,7 +140,7 @@ def survey(template, limit: int = ENUMERATION_LIMIT, samples: int = SAMPLES) -> 
     """Resolve the space's configurations (all of them when there are at most `limit`, else
     `samples` random ones) and count the distinct architectures and their cost range.
 
-    >>> from compiler.pipeline import load
+    >>> from archc.pipeline import load
     >>> s = survey(load("squeezenet"))
     >>> s.exact, s.distinct, s.configurations
     (True, 4, 4)
