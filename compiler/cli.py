@@ -206,7 +206,8 @@ def cmd_search(args) -> int:
                          "numbers >= 0")
     settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
                         patience=args.patience, seed=args.seed, objective=args.objective,
-                        fraction=args.fraction, max_params=args.max_params, keep=args.keep,
+                        fraction=args.fraction, max_params=args.max_params,
+                        max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
                         overwrite=args.overwrite, verbose=args.verbose)
     try:
         search(args.file, args.data, args.dir, settings,
@@ -352,7 +353,11 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--fraction", type=float, default=1.0, metavar="F",
                       help="train on this part of train and validation (0.1, 0.4, 1)")
     srch.add_argument("--max-params", type=int, metavar="N",
-                      help="reject larger candidates before any training")
+                      help="reject larger candidates before any training (not counted as trials)")
+    srch.add_argument("--max-bytes", type=int, metavar="N",
+                      help="the same for float32 weight bytes")
+    srch.add_argument("--max-flops", type=int, metavar="N",
+                      help="the same for FLOPs (multiply-adds)")
     srch.add_argument("--keep", type=int, default=3, metavar="K",
                       help="keep the best K models as .keras (default 3)")
     srch.add_argument("--overwrite", action="store_true", help="start afresh in DIR")

@@ -61,6 +61,28 @@ MAX_DEPTH = 32
 TRAIN_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "metrics")
 
 
+COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # what a constraint may bound
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A budget on a cost of every architecture: `cost op limit` (op `<=` or `<`); `source`
+    says where it comes from (`the constraint` at `pos`, or an option: `--max-params`)."""
+
+    cost: str
+    op: str
+    limit: float
+    pos: SourcePos | None = None
+    source: str = "the constraint"
+
+    def holds(self, value: float) -> bool:
+        return value <= self.limit if self.op == "<=" else value < self.limit
+
+    def show(self) -> str:
+        limit = int(self.limit) if float(self.limit).is_integer() else self.limit
+        return f"{self.cost} {self.op} {limit:,}"
+
+
 @dataclass
 class TemplateGraph:
     """A checked template as plain data: its graph, hyperparameters, inputs, outputs and
@@ -78,6 +100,7 @@ class TemplateGraph:
     sources: dict[str, str]
     is_library: bool = False
     train_options: dict[str, dict] = field(default_factory=dict)  # optimizer -> its arguments
+    constraints: tuple[Constraint, ...] = ()  # `constraint params <= 2e6`: resolve checks them
 
     @property
     def clusters(self) -> dict[str, dict]:

@@ -43,9 +43,12 @@ def trial_line(results: ResultsFile, trial_id: str) -> str:
 def summary(results: ResultsFile, directory: Path) -> str:
     """How many trials ended how; the best trial, its test metric, its choices and model."""
     rows = results["trials"]
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("COMPLETED", "INVALID", "FAILED")}
+    kinds = ("COMPLETED", "DUPLICATE", "INVALID", "FAILED")
+    counts = {s: sum(r["status"] == s for r in rows) for s in kinds}
+    rejected = counts["INVALID"] + results.get("rejected", 0)
     text = (f"done: {plural(len(rows), 'trial')} ({counts['COMPLETED']} completed, "
-            f"{counts['INVALID']} rejected before training, {counts['FAILED']} failed)")
+            f"{counts['DUPLICATE']} duplicates not trained, {counts['FAILED']} failed; "
+            f"{rejected} candidates rejected before training)")
     best = best_row(results)
     if best:
         name = results["objective"]["name"]

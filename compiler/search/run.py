@@ -20,6 +20,7 @@ import keras_tuner as kt
 
 from .. import pipeline
 from ..data import load_data
+from ..graph import Constraint
 from ..graph import TemplateGraph as Template
 from ..hypermodel import resolve_setting
 from ..space import default_values
@@ -54,7 +55,7 @@ def search(template: str, data: str, directory, settings: Settings | None = None
     objective = make_objective(settings.objective, fitted, ds)
     results = Results(Path(directory), fitted, data, settings, objective)
     results.prepare()
-    hypermodel = SearchHyperModel(fitted, ds, settings.max_params)
+    hypermodel = SearchHyperModel(fitted, ds, budgets(settings))
     tuner = make_tuner(hypermodel, objective, settings, results, log)
     done = sum(t.status != "RUNNING" for t in tuner.oracle.trials.values())
     describe = ds.describe() if hasattr(ds, "describe") else ""
@@ -70,6 +71,14 @@ def search(template: str, data: str, directory, settings: Settings | None = None
     final = results.write(tuner)
     log(progress.summary(final, results.dir))
     return final
+
+
+def budgets(settings: Settings) -> tuple[Constraint, ...]:
+    """The `--max-params`, `--max-bytes` and `--max-flops` of `settings` as constraints."""
+    limits = {"params": settings.max_params, "bytes": settings.max_bytes,
+              "flops": settings.max_flops}
+    return tuple(Constraint(cost, "<=", limit, source=f"--max-{cost}")
+                 for cost, limit in limits.items() if limit is not None)
 
 
 def make_objective(name: str | None, template: Template, ds) -> kt.Objective:
