@@ -15,8 +15,9 @@ from pathlib import Path
 from . import pipeline
 from .diagnostics import ArchError, ArchErrors, render
 from .draw import architecture_to_dot, render_format, to_dot
+from .freeze import freeze
 from .identity import SAMPLES, survey
-from .search.report import build_report, format_report, to_json, trial_dot
+from .search.report import build_report, format_report, to_json, trial_architecture, trial_dot
 from .search.results import Settings
 from .search.tuners import TUNERS
 from .space import describe, format_table
@@ -262,6 +263,26 @@ def _trial_dot(args) -> str:
     return trial_dot(*args.trial, template=args.file, settings=parse_assignments(args.set))
 
 
+def cmd_freeze(args) -> int:
+    """`freeze DIR TRIAL_ID` or `freeze TEMPLATE [--set ...]`: one architecture as a
+    template with no hyperparameters."""
+    if args.trial is not None:
+        if args.set:
+            raise UsageError("freeze DIR TRIAL_ID takes no --set: the trial fixes its values")
+        arch = trial_architecture(args.source, args.trial)
+    else:
+        template, hp_values = pipeline.load_with_settings(args.source,
+                                                          parse_assignments(args.set))
+        arch = pipeline.choose(template, hp_values)
+    frozen = freeze(arch, args.name)
+    if args.output:
+        Path(args.output).write_text(frozen)
+        print(f"wrote {args.output} ({arch.params:,} params)")
+    else:
+        print(frozen, end="")
+    return EXIT_OK
+
+
 def cmd_report(args) -> int:
     if args.top < 1:
         raise UsageError(f"--top takes a positive number, found {args.top}")
@@ -388,6 +409,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="draw trial ID of the search in DIR; with FILE, FILE with that "
                           "trial's path highlighted")
     dot.set_defaults(run=cmd_dot)
+
+    frz = sub.add_parser("freeze", help="one architecture (a trial of a search, or a template "
+                                        "at --set values) as a template with no hyperparameters")
+    frz.add_argument("source", metavar="DIR|TEMPLATE", help="a search's --dir, or a template")
+    frz.add_argument("trial", metavar="TRIAL_ID", nargs="?", help="the trial of DIR to freeze")
+    frz.add_argument("--set", action="append", metavar="NAME=VALUE",
+                     help="a param, or a hyperparameter's value (with TEMPLATE)")
+    frz.add_argument("--name", help="the frozen template's name (default: NAME_frozen)")
+    frz.add_argument("-o", "--output", metavar="OUT.arch", help="write the template to OUT.arch")
+    frz.set_defaults(run=cmd_freeze)
 
     report = sub.add_parser("report", help="a search's leaderboard, choices and Pareto front")
     report.add_argument("dirs", nargs="+", metavar="DIR", help="an `archc search --dir`")

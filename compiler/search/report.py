@@ -512,6 +512,18 @@ def trial_dot(directory: str | Path, trial_id: str, template: str | None = None,
     return _retitle(architecture_to_dot(arch), title)
 
 
+def trial_architecture(directory: str | Path, trial_id: str):
+    """The architecture of trial `trial_id` of the search in `directory` (its template with
+    the recorded params and inputs, resolved at the trial's choices).
+
+    Raises:
+        ReportError: no results, no such trial, or a trial without choices.
+    """
+    results = load_results(directory)
+    choices = trial_choices(find_trial(results, trial_id))
+    return load_template(results, directory).resolve(choices)
+
+
 def _params_only(source, settings: dict) -> dict:
     params, hp_values = pipeline.split(pipeline.param_names(source), settings)
     if hp_values:
