@@ -128,13 +128,13 @@ def cmd_space(args) -> int:
 def format_survey(found) -> str:
     """What `archc space` says of the architectures: distinct ones, params and FLOPs."""
     if found.exact:
-        head = f"{found.distinct:,} distinct architectures"
+        head = plural(found.distinct, "distinct architecture")
     elif found.distinct is None:
         head = "infinitely many architectures (continuous floats)"
     else:
         head = f"at most {found.distinct:,} distinct architectures (too many to enumerate)"
     if found.infeasible:
-        head += f"; {plural(found.infeasible, 'configuration')} infeasible"
+        head += f"; {plural(found.infeasible, 'configuration')} infeasible or over budget"
     where = "over the space" if found.exact else f"over {SAMPLES} random samples"
     lines = [head]
     for cost, (low, high) in found.ranges.items():
