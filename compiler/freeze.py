@@ -28,7 +28,7 @@ RESERVED = {"template", "import", "param", "input", "hp", "block", "graph", "tra
 
 
 class FreezeError(ArchError):
-    """An architecture that the language cannot write without structure (tied weights)."""
+    """Tied weights in a shape that `repeat N shared` cannot write."""
 
 
 def freeze(arch: Architecture, name: str | None = None) -> str:
@@ -38,19 +38,53 @@ def freeze(arch: Architecture, name: str | None = None) -> str:
         arch: a resolved architecture.
         name: the template's name (default: the original's, with `_frozen`).
     Raises:
-        FreezeError: the architecture ties weights (a `shared` repeat).
+        FreezeError: tied weights that are not one chain of repetitions of one body.
     """
-    g = arch.graph
-    tied = [n for n, d in g.nodes(data=True) if d.get("shares")]
-    if tied:
-        raise FreezeError(f"'{tied[0]}' shares its weights with '{g.nodes[tied[0]]['shares']}':"
-                          " freeze cannot write tied weights yet", None)
     names = _names(arch)
+    steps = {n: (d["inputs"], _call(d, names)) for n, d in arch.graph.nodes(data=True)
+             if d["op"] != Node.INPUT}
+    blocks = []
+    for k, group in enumerate(_tied_groups(arch.graph), 1):
+        blocks += _tie(arch, group, f"tied_{k}", names, steps)
     lines = [f"template {name or arch.template.name + '_frozen'}"]
     lines += [f"input {k} {text.declared_shape(v)}" for k, v in arch.inputs.items()]
-    lines += ["graph {", *(f"  {c}" for c in _chains(arch, names)), "}"]
+    lines += blocks
+    order = list(nx.topological_sort(arch.graph))
+    chains = _chains(order, steps, names, set(arch.outputs.values()))
+    lines += ["graph {", *(f"  {c}" for c in chains + _outputs(arch, names)), "}"]
     lines += _train(arch)
     return "\n".join(lines) + "\n"
+
+
+def _tied_groups(g: nx.DiGraph) -> list[set[str]]:
+    """The first repetitions of the `shared` repeats: each a connected set of the nodes that
+    later repetitions share."""
+    originals = {d["shares"] for _, d in g.nodes(data=True) if d.get("shares")}
+    groups = nx.weakly_connected_components(g.subgraph(originals))
+    return sorted(groups, key=lambda c: min(c))
+
+
+def _tie(arch: Architecture, body: set[str], block: str, names: dict, steps: dict) -> list[str]:
+    """Replace a shared repeat's nodes in `steps` by one step, `X -> repeat N shared { block }`,
+    and return the block's text: its body, with the repeat's input as `in`."""
+    g = arch.graph
+    copies = [n for n, d in g.nodes(data=True) if d.get("shares") in body]
+    outside = [u for n in body for u in g.nodes[n]["inputs"] if u not in body]
+    exits = [n for n in body if any(v not in body for v in g.successors(n))]
+    if len(set(outside)) != 1 or len(exits) != 1:
+        raise FreezeError(f"'{min(body)}' ties weights in a shape freeze cannot write: a "
+                          "shared repeat with one input and one output", None)
+    source, exit_ = outside[0], exits[0]
+    count = 1 + sum(1 for n in copies if g.nodes[n]["shares"] == exit_)
+    order = [n for n in nx.topological_sort(g) if n in body]
+    last = [n for n in nx.topological_sort(g) if g.nodes[n].get("shares") == exit_][-1]
+    local = {**names, source: "in"}
+    inner = {n: (g.nodes[n]["inputs"], _call(g.nodes[n], local)) for n in order}
+    statements = _chains(order, inner, local, {exit_})
+    for n in [*body, *copies]:
+        steps.pop(n)
+    steps[last] = ([source], f"repeat {count} shared {{ {block} }}")
+    return [f"block {block}() {{", *(f"  {c}" for c in statements), f"  {names[exit_]}", "}"]
 
 
 def _names(arch: Architecture) -> dict[str, str]:
@@ -72,26 +106,26 @@ def _names(arch: Architecture) -> dict[str, str]:
     return out
 
 
-def _chains(arch: Architecture, names: dict[str, str]) -> list[str]:
-    """One statement per chain: `NAME = HEAD -> call -> call`."""
-    g = arch.graph
-    outputs = set(arch.outputs.values())
+def _chains(nodes: list[str], steps: dict, names: dict, ends: set) -> list[str]:
+    """One statement per chain, `NAME = HEAD -> call -> call`, over the `nodes` (in
+    topological order) that `steps` gives inputs and a call. A chain runs on while a node
+    feeds exactly the next one; it ends at a node of `ends` (an output)."""
     chains: dict[str, list[str]] = {}  # the chain's last node -> its parts
     order: list[str] = []
-    for n in nx.topological_sort(g):
-        d = g.nodes[n]
-        if d["op"] == Node.INPUT:
-            continue
-        inputs = d["inputs"]
+    for n in (n for n in nodes if n in steps):
+        inputs, call = steps[n]
         u = inputs[0] if len(inputs) == 1 else None
-        if u in chains and g.out_degree(u) == 1 and u not in outputs:
-            chains[n] = chains.pop(u) + [_call(d, names)]
+        if u in chains and _consumers(steps, u) == 1 and u not in ends:
+            chains[n] = chains.pop(u) + [call]
             order[order.index(u)] = n
             continue
-        head = names[u] if u is not None else None
-        chains[n] = [head, _call(d, names)] if head else [_call(d, names)]
+        chains[n] = [names[u], call] if u is not None else [call]
         order.append(n)
-    return [f"{names[n]} = " + " -> ".join(chains[n]) for n in order] + _outputs(arch, names)
+    return [f"{names[n]} = " + " -> ".join(chains[n]) for n in order]
+
+
+def _consumers(steps: dict, node: str) -> int:
+    return sum(inputs.count(node) for inputs, _ in steps.values())
 
 
 def _outputs(arch: Architecture, names: dict[str, str]) -> list[str]:
