@@ -29,6 +29,7 @@ from archc.identity import survey
 from archc.resolve import active_values
 from archc.search import SearchError, Settings, search
 from archc.search.oracles import BayesianOracle, EvolutionOracle
+from archc.search.report import ranked
 from archc.search.tuners import TUNERS
 from archc.space import count_configurations, declare_space, from_kt, to_kt
 
@@ -244,6 +245,7 @@ def test_no_architecture_is_trained_twice(tmp_path, digits):
                                                              + original["choices"]["b"])
     with open(tmp_path / "out" / "results.csv", newline="") as f:
         assert {r["duplicate_of"] for r in csv.DictReader(f)} - {""}
+    assert {t["trial_id"] for t in ranked(results)} == {t["trial_id"] for t in trained}
 
 
 def test_a_directory_of_another_search_is_refused(tiny, digits, tmp_path):
