@@ -25,6 +25,7 @@ from ..identity import identity
 from .errors import SearchError
 
 MAX_REJECTIONS = 1_000  # proposals rejected in a row before the search gives up
+MAX_COLLISIONS = 1_000  # random draws equal to tried values before an oracle says the space is done
 RUNNING = "RUNNING"
 HINT = ("the budget or the template's constraints may exclude the whole space: `archc space` "
         "gives its cost range")
@@ -39,6 +40,9 @@ def admit_candidates(oracle, check, on_reject=None) -> None:
         on_reject: called with the rejected values and the reason, for the record.
     """
     propose = oracle.populate_space
+    # Keras Tuner's random draws give up after 20 collisions with tried values; rejected values
+    # count as tried, so a tight budget would end the search while in-budget ones remain.
+    oracle._max_collisions = max(oracle._max_collisions, MAX_COLLISIONS)
 
     def populate_space(trial_id):
         response = propose(trial_id)

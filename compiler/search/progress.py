@@ -29,7 +29,7 @@ def trial_line(results: ResultsFile, trial_id: str) -> str:
     parameters and seconds, and the best so far."""
     rows = results["trials"]
     row = next(r for r in rows if r["trial_id"] == trial_id)
-    done = sum(r["status"] != "RUNNING" for r in rows)
+    done = sum(r["status"] not in ("RUNNING", "DUPLICATE") for r in rows)  # as --trials counts
     head = f"[{done}/{results['settings']['trials']}] trial {trial_id}"
     changed = changes(row["choices"], results["defaults"]) or "defaults"
     if row["status"] != "COMPLETED":
