@@ -20,11 +20,8 @@ import networkx as nx
 from . import ops, text
 from .diagnostics import ArchError
 from .kinds import Node
+from .parse import KEYWORDS
 from .resolve import Architecture
-
-RESERVED = {"template", "import", "param", "input", "hp", "block", "graph", "train", "output",
-            "optional", "residual", "repeat", "choice", "merge", "if", "else", "as", "in",
-            "by", "step", "default", "shared", "true", "false", "none", "and", "or", "not"}
 
 
 class FreezeError(ArchError):
@@ -90,7 +87,7 @@ def _tie(arch: Architecture, body: set[str], block: str, names: dict, steps: dic
 def _names(arch: Architecture) -> dict[str, str]:
     """A legal, unique identifier for every node: its path with `/` and `.` as `_`; inputs
     keep their names."""
-    used = set(arch.inputs) | set(ops.OPS) | RESERVED
+    used = set(arch.inputs) | set(ops.OPS) | KEYWORDS
     out = {k: k for k in arch.inputs}
     for n in nx.topological_sort(arch.graph):
         if n in out:
