@@ -320,8 +320,19 @@ class TrainDecl:
     pos: SourcePos = field(compare=False)
 
 
+@dataclass(frozen=True)
+class ConstraintDecl:
+    """`constraint COST OP LIMIT`: a budget on every architecture's cost."""
+
+    cost: str
+    op: str
+    limit: Expr
+    pos: SourcePos = field(compare=False)
+
+
 Declaration = (
     TemplateDecl | Import | ParamDecl | InputDecl | HpDecl | BlockDecl | GraphDecl | TrainDecl
+    | ConstraintDecl
 )
 
 

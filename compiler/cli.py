@@ -15,7 +15,9 @@ from pathlib import Path
 from . import pipeline
 from .diagnostics import ArchError, ArchErrors, render
 from .draw import architecture_to_dot, render_format, to_dot
-from .search.report import build_report, format_report, to_json, trial_dot
+from .freeze import freeze
+from .identity import SAMPLES, survey
+from .search.report import build_report, format_report, to_json, trial_architecture, trial_dot
 from .search.results import Settings
 from .search.tuners import TUNERS
 from .space import describe, format_table
@@ -114,11 +116,30 @@ def _summary_line(name: str, s: dict) -> str:
 def cmd_space(args) -> int:
     template = pipeline.load(args.file, parse_assignments(args.set))
     description = describe(template)
+    found = survey(template)
     if args.json:
-        print(json.dumps(description, indent=2))
+        print(json.dumps({**description, "architectures": found.as_json()}, indent=2))
     else:
         print(format_table(description))
+        print(format_survey(found))
     return EXIT_OK
+
+
+def format_survey(found) -> str:
+    """What `archc space` says of the architectures: distinct ones, params and FLOPs."""
+    if found.exact:
+        head = plural(found.distinct, "distinct architecture")
+    elif found.distinct is None:
+        head = "infinitely many architectures (continuous floats)"
+    else:
+        head = f"at most {found.distinct:,} distinct architectures (too many to enumerate)"
+    if found.infeasible:
+        head += f"; {plural(found.infeasible, 'configuration')} infeasible or over budget"
+    where = "over the space" if found.exact else f"over {SAMPLES} random samples"
+    lines = [head]
+    for cost, (low, high) in found.ranges.items():
+        lines.append(f"{cost}: {low:,} to {high:,} ({where})")
+    return "\n".join(lines)
 
 
 def cmd_compile(args) -> int:
@@ -186,7 +207,8 @@ def cmd_search(args) -> int:
                          "numbers >= 0")
     settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
                         patience=args.patience, seed=args.seed, objective=args.objective,
-                        fraction=args.fraction, max_params=args.max_params, keep=args.keep,
+                        fraction=args.fraction, max_params=args.max_params,
+                        max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
                         overwrite=args.overwrite, extend=args.extend, verbose=args.verbose)
     try:
         search(args.file, args.data, args.dir, settings,
@@ -239,6 +261,26 @@ def _trial_dot(args) -> str:
     if args.sample is not None:
         raise UsageError("--sample and --trial both choose the architecture: give one")
     return trial_dot(*args.trial, template=args.file, settings=parse_assignments(args.set))
+
+
+def cmd_freeze(args) -> int:
+    """`freeze DIR TRIAL_ID` or `freeze TEMPLATE [--set ...]`: one architecture as a
+    template with no hyperparameters."""
+    if args.trial is not None:
+        if args.set:
+            raise UsageError("freeze DIR TRIAL_ID takes no --set: the trial fixes its values")
+        arch = trial_architecture(args.source, args.trial)
+    else:
+        template, hp_values = pipeline.load_with_settings(args.source,
+                                                          parse_assignments(args.set))
+        arch = pipeline.choose(template, hp_values)
+    frozen = freeze(arch, args.name)
+    if args.output:
+        Path(args.output).write_text(frozen)
+        print(f"wrote {args.output} ({arch.params:,} params)")
+    else:
+        print(frozen, end="")
+    return EXIT_OK
 
 
 def cmd_report(args) -> int:
@@ -332,7 +374,11 @@ def build_parser() -> argparse.ArgumentParser:
     srch.add_argument("--fraction", type=float, default=1.0, metavar="F",
                       help="train on this part of train and validation (0.1, 0.4, 1)")
     srch.add_argument("--max-params", type=int, metavar="N",
-                      help="reject larger candidates before any training")
+                      help="reject larger candidates before any training (not counted as trials)")
+    srch.add_argument("--max-bytes", type=int, metavar="N",
+                      help="the same for float32 weight bytes")
+    srch.add_argument("--max-flops", type=int, metavar="N",
+                      help="the same for FLOPs (multiply-adds)")
     srch.add_argument("--keep", type=int, default=3, metavar="K",
                       help="keep the best K models as .keras (default 3)")
     srch.add_argument("--overwrite", action="store_true", help="start afresh in DIR")
@@ -366,6 +412,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="draw trial ID of the search in DIR; with FILE, FILE with that "
                           "trial's path highlighted")
     dot.set_defaults(run=cmd_dot)
+
+    frz = sub.add_parser("freeze", help="one architecture (a trial of a search, or a template "
+                                        "at --set values) as a template with no hyperparameters")
+    frz.add_argument("source", metavar="DIR|TEMPLATE", help="a search's --dir, or a template")
+    frz.add_argument("trial", metavar="TRIAL_ID", nargs="?", help="the trial of DIR to freeze")
+    frz.add_argument("--set", action="append", metavar="NAME=VALUE",
+                     help="a param, or a hyperparameter's value (with TEMPLATE)")
+    frz.add_argument("--name", help="the frozen template's name (default: NAME_frozen)")
+    frz.add_argument("-o", "--output", metavar="OUT.arch", help="write the template to OUT.arch")
+    frz.set_defaults(run=cmd_freeze)
 
     report = sub.add_parser("report", help="a search's leaderboard, choices and Pareto front")
     report.add_argument("dirs", nargs="+", metavar="DIR", help="an `archc search --dir`")

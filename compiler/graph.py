@@ -61,6 +61,28 @@ MAX_DEPTH = 32
 TRAIN_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "metrics")
 
 
+COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # what a constraint may bound
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A budget on a cost of every architecture: `cost op limit` (op `<=` or `<`); `source`
+    says where it comes from (`the constraint` at `pos`, or an option: `--max-params`)."""
+
+    cost: str
+    op: str
+    limit: float
+    pos: SourcePos | None = None
+    source: str = "the constraint"
+
+    def holds(self, value: float) -> bool:
+        return value <= self.limit if self.op == "<=" else value < self.limit
+
+    def show(self) -> str:
+        limit = int(self.limit) if float(self.limit).is_integer() else self.limit
+        return f"{self.cost} {self.op} {limit:,}"
+
+
 @dataclass
 class TemplateGraph:
     """A checked template as plain data: its graph, hyperparameters, inputs, outputs and
@@ -78,6 +100,7 @@ class TemplateGraph:
     sources: dict[str, str]
     is_library: bool = False
     train_options: dict[str, dict] = field(default_factory=dict)  # optimizer -> its arguments
+    constraints: tuple[Constraint, ...] = ()  # `constraint params <= 2e6`: resolve checks them
 
     @property
     def clusters(self) -> dict[str, dict]:
@@ -168,20 +191,43 @@ class Expander:
             self._expand_graph(graphs[0])
         train = self.train.settings(decls)
         self.train.check_losses(train, decls)
+        constraints = tuple(filter(None, map(self._constraint,
+                                             module.of_type(ast.ConstraintDecl))))
         self._check_unused()
         self._check_blocks_standalone()
         if self.state.errors:
             raise ArchErrors(self.state.errors)
         return self._template(header[0].name if header else Path(module.path).stem, train,
-                              is_library=not graphs)
+                              is_library=not graphs, constraints=constraints)
 
-    def _template(self, name: str, train: dict, is_library: bool) -> TemplateGraph:
+    def _template(self, name: str, train: dict, is_library: bool,
+                  constraints: tuple = ()) -> TemplateGraph:
         state = self.state
         state.graph.graph["name"] = name
         return TemplateGraph(name, state.module.path, state.graph, list(state.hps.values()),
                              state.inputs, state.outputs, train, state.params,
                              state.loaded.sources, is_library=is_library,
-                             train_options=state.train_options)
+                             train_options=state.train_options, constraints=constraints)
+
+    def _constraint(self, d: ast.ConstraintDecl) -> Constraint | None:
+        """`constraint params <= 2e6`: a known cost, `<=` or `<`, a positive constant (params
+        allowed); None after a fault. `resolve` checks every architecture against it."""
+        error = self.state.error
+        if d.cost not in COSTS:
+            error(UnknownName(f"expected a cost ({', '.join(COSTS)}) in a constraint, found "
+                              f"'{d.cost}'", d.pos, did_you_mean(d.cost, COSTS)))
+            return None
+        if d.op not in ("<=", "<"):
+            error(StructureError(f"expected <= or < in a constraint, found '{d.op}'", d.pos,
+                                 "a constraint is an upper bound: constraint params <= 2e6"))
+            return None
+        limit = self.exprs.constant(d.limit, self.state.globals, "a constraint's limit")
+        if isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0:
+            if limit is not None:
+                error(TypeMismatch(f"expected a positive number as a constraint's limit, found "
+                                   f"{limit!r}", d.limit.pos))
+            return None
+        return Constraint(d.cost, d.op, limit, d.pos)
 
     def _check_header(self, header, graphs) -> None:
         error = self.state.error

@@ -7,7 +7,7 @@ import keras_tuner as kt
 from .diagnostics import ArchError, ShapeMismatch
 from .graph import TemplateGraph
 from .lower import lower
-from .resolve import Architecture, active_values, resolve
+from .resolve import Architecture, OverBudget, active_values, resolve
 from .space import declare_space, from_kt
 from .values import evaluate
 
@@ -18,6 +18,8 @@ class Rejected(kt.errors.FailedTrialError):
 
 
 def reason(exc: ArchError) -> str:
+    if isinstance(exc, OverBudget):
+        return exc.message  # "over budget: ..."
     kind = "shape mismatch" if isinstance(exc, ShapeMismatch) else "infeasible"
     return f"{kind}: {exc.message}"
 

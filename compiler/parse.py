@@ -25,7 +25,8 @@ from .diagnostics import FileError, SourcePos, SyntaxError_, lines_of
 MAX_BYTES = 5 * 1024 * 1024
 KEYWORDS = frozenset(
     "template import param input hp block graph train output optional residual repeat "
-    "choice merge if else in as by default step shared none true false and or not".split()
+    "choice merge if else in as by default step shared none true false and or not "
+    "constraint".split()
 )
 
 
@@ -317,6 +318,9 @@ class ToAst(Transformer):
 
     def setting(self, meta, c):
         return ast.Setting(str(c[0]), c[1], self._pos(meta))
+
+    def constraint_decl(self, meta, c):
+        return ast.ConstraintDecl(str(c[0]), str(c[1]), c[2], self._pos(meta))
 
     # statements and chains
     def body(self, meta, c):

@@ -18,12 +18,12 @@ Stages, each in its own module: `imports.load` (`parse.parse_file` per file) ->
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from . import ast
 from .diagnostics import ArchError
-from .graph import TemplateGraph, build_graph
+from .graph import COSTS, Constraint, TemplateGraph, build_graph
 from .hyper import show_condition
 from .imports import Loaded, templates_dir
 from .imports import load as load_source
@@ -69,13 +69,32 @@ class Template(TemplateGraph):
 
         return ArchHyperModel(self)
 
+    def constrained(self, **limits: float) -> Template:
+        """This template with budgets on its costs (`params=2e6, flops=5e8`; also `bytes`,
+        `peak_activation_bytes`): `resolve` then raises `OverBudget` beyond them, and its
+        hypermodel rejects such candidates before Keras builds them.
+
+        >>> small = load("squeezenet_auto", params={"classes": 10}).constrained(params=1e5)
+        >>> small.resolve({"group1": 2})
+        Traceback (most recent call last):
+        ...
+        archc.resolve.OverBudget: over budget: 223,274 params breaks the budget (params <= 100,000)
+        """
+        unknown = sorted(set(limits) - set(COSTS))
+        if unknown:
+            raise ValueError(f"expected budgets among {', '.join(COSTS)}, found {unknown}")
+        extra = tuple(Constraint(k, "<=", v, source="the budget") for k, v in limits.items())
+        return replace(self, constraints=self.constraints + extra)
+
     def reconfigure(self, params: dict | None = None,
                     inputs: dict[str, tuple] | None = None) -> Template:
         """This template expanded again with `params` and `inputs` over those it was given
         (the source is not parsed again)."""
         given_params, given_inputs = self.given
-        return expand(self.source or load_source(self.path), {**given_params, **(params or {})},
-                      {**given_inputs, **(inputs or {})})
+        again = expand(self.source or load_source(self.path), {**given_params, **(params or {})},
+                       {**given_inputs, **(inputs or {})})
+        added = tuple(c for c in self.constraints if c.pos is None)  # `constrained`'s
+        return replace(again, constraints=again.constraints + added) if added else again
 
 
 def find(name: str | Path) -> Path:

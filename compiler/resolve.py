@@ -131,7 +131,22 @@ def resolve(template: TemplateGraph, values=None) -> Architecture:
     graph = evaluator.concrete_graph()
     outputs = {name: evaluator.alias(node) for name, node in template.outputs.items()}
     train, options = _train_settings(template, chosen)
-    return Architecture(template, graph, chosen, dict(template.inputs), outputs, train, options)
+    arch = Architecture(template, graph, chosen, dict(template.inputs), outputs, train, options)
+    check_budget(arch, template.constraints)
+    return arch
+
+
+class OverBudget(ArchError):
+    """An architecture that breaks a constraint on its cost (`constraint`, `--max-params`)."""
+
+
+def check_budget(arch: Architecture, constraints) -> None:
+    """Raises OverBudget at the first of `constraints` that `arch`'s cost breaks."""
+    costs = arch.cost()
+    for c in constraints:
+        if not c.holds(costs[c.cost]):
+            raise OverBudget(f"over budget: {costs[c.cost]:,} {c.cost} breaks {c.source} "
+                             f"({c.show()})", c.pos)
 
 
 def _live_subgraph(g: nx.MultiDiGraph, chosen: dict) -> nx.MultiDiGraph:

@@ -100,6 +100,10 @@ CASES = {
     "unused_hp": "unused hp",
     "condition_two_hps": "condition on two hyperparameters",
     "condition_float_hp": "condition on a float hyperparameter",
+    # constraints
+    "constraint_unknown_cost": "unknown constraint cost",
+    "constraint_lower_bound": "constraint that is not an upper bound",
+    "constraint_over_budget": "defaults over a constraint",
     # training
     "unknown_setting": "unknown training setting",
     "unknown_optimizer": "unknown optimizer",
@@ -132,6 +136,8 @@ REQUIRED_CLASSES = (
     "merge of one input", "template header without a graph", "graph without inputs",
     "unused input", "unused hp",
     "condition on two hyperparameters", "condition on a float hyperparameter",
+    "unknown constraint cost", "constraint that is not an upper bound",
+    "defaults over a constraint",
     "unknown training setting", "unknown optimizer", "unknown loss", "unknown metric",
     "bad training value", "static shape",
 )

@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("hypermodel",),                                  # template -> keras_tuner.HyperModel
     ("lower",),                                       # concrete graph -> keras.Model
     ("factories",),                                   # registry entries -> Keras objects
+    ("identity", "freeze"),                           # concrete -> its hash; -> .arch text
     ("resolve",),                                     # template graph + values -> concrete
     ("space",),                                       # template graph -> kt.HyperParameters
     ("graph", "structures", "expressions", "scope"),  # AST -> template graph (the expander)

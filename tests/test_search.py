@@ -25,9 +25,11 @@ import pytest
 import archc
 from archc.cli import main
 from archc.data import load_data
+from archc.identity import survey
 from archc.resolve import active_values
 from archc.search import SearchError, Settings, search
 from archc.search.oracles import BayesianOracle, EvolutionOracle
+from archc.search.report import ranked
 from archc.search.tuners import TUNERS
 from archc.space import count_configurations, declare_space, from_kt, to_kt
 
@@ -181,30 +183,69 @@ def test_a_cost_objective_is_minimised(tiny, digits, tmp_path):
 # ---------------------------------------------------------------- rejected candidates
 
 
-def test_max_params_rejects_before_training(tiny, digits, tmp_path):
-    start = time.perf_counter()
-    results, lines = run(tiny, tmp_path, digits, tuner="grid", trials=3, epochs=1,
-                         max_params=100)
-    assert time.perf_counter() - start < 20  # no model is built, let alone trained
-    assert [t["status"] for t in results["trials"]] == ["INVALID"] * 3
-    for trial in results["trials"]:
-        assert trial["reason"].startswith("over budget: 1,")
-        assert trial["reason"].endswith("parameters > --max-params 100")
-        assert trial["seconds"] < 1 and trial["metrics"] == {} and trial["model"] is None
-    assert not any((tmp_path / "logs").iterdir())
-    assert "invalid: over budget" in lines[1]
+def test_over_budget_candidates_are_rejected_and_not_counted(tiny, digits, tmp_path):
+    results, lines = run(tiny, tmp_path, digits, tuner="random", trials=3, epochs=1, seed=0,
+                         max_params=2_000)
+    assert [t["status"] for t in results["trials"]] == ["COMPLETED"] * 3  # 3 trained
+    assert all(t["params"] <= 2_000 for t in results["trials"])
+    assert results["rejected"] > 0
+    rejected = (tmp_path / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == results["rejected"]
+    assert json.loads(rejected[0])["reason"].startswith("over budget: ")
+    assert "breaks --max-params (params <= 2,000)" in json.loads(rejected[0])["reason"]
+    assert f"{results['rejected']} candidates rejected before training" in lines[-1]
 
 
-def test_infeasible_candidate_is_invalid_with_its_reason(tmp_path, digits):
+def test_a_budget_that_excludes_the_whole_space_is_a_clear_error(tiny, digits, tmp_path):
+    with pytest.raises(SearchError, match="every candidate was rejected; the last: over "
+                                          "budget: .* breaks --max-flops"):
+        run(tiny, tmp_path, digits, tuner="random", trials=3, epochs=1, max_flops=10)
+
+
+def test_infeasible_candidates_are_rejected_before_they_become_trials(tmp_path, digits):
     path = tmp_path / "skewed.arch"
     path.write_text(SKEWED)
     results, _ = run(str(path), tmp_path / "out", digits, tuner="grid", trials=3, epochs=1)
-    statuses = [t["status"] for t in results["trials"]]
-    assert statuses == ["INVALID", "INVALID", "COMPLETED"]  # the grid goes on past them
-    for trial in results["trials"][:2]:
-        assert trial["choices"]["skip"] is True and trial["choices"]["dense/units"] == 32
-        assert trial["reason"] == ("shape mismatch: add 'add': element-wise merge of shapes "
-                                   "that differ: (16) and (32)")
+    assert [t["status"] for t in results["trials"]] == ["COMPLETED"] * 3
+    assert results["rejected"] >= 1
+    template = archc.load(path)
+    for t in results["trials"]:
+        template.resolve(t["choices"])  # feasible: raises nothing
+
+
+# Nine configurations, five architectures: a + b dense layers of 16.
+EQUIVALENT = """
+template equivalent
+input image [8, 8, 1]
+graph {
+  image -> flatten
+  -> repeat a: 0..2 { dense(16, activation=relu) }
+  -> repeat b: 0..2 { dense(16, activation=relu) }
+  -> dense(10, activation=softmax)
+}
+train { optimizer = adam; batch_size = 64; loss = categorical_crossentropy; metrics = [accuracy] }
+"""
+
+
+def test_no_architecture_is_trained_twice(tmp_path, digits):
+    path = tmp_path / "equivalent.arch"
+    path.write_text(EQUIVALENT)
+    results, _ = run(str(path), tmp_path / "out", digits, tuner="grid", trials=9, epochs=1)
+    rows = results["trials"]
+    trained = [t for t in rows if t["status"] == "COMPLETED"]
+    assert len(rows) == 9 and len(trained) == survey(archc.load(path)).distinct == 5
+    assert len({t["identity"] for t in trained}) == 5
+    by_id = {t["trial_id"]: t for t in rows}
+    for t in rows:
+        if t["status"] == "DUPLICATE":
+            original = by_id[t["duplicate_of"]]
+            assert original["status"] == "COMPLETED" and original["identity"] == t["identity"]
+            assert t["score"] == original["score"] and t["epochs"] == 0
+            assert t["choices"]["a"] + t["choices"]["b"] == (original["choices"]["a"]
+                                                             + original["choices"]["b"])
+    with open(tmp_path / "out" / "results.csv", newline="") as f:
+        assert {r["duplicate_of"] for r in csv.DictReader(f)} - {""}
+    assert {t["trial_id"] for t in ranked(results)} == {t["trial_id"] for t in trained}
 
 
 def test_a_directory_of_another_search_is_refused(tiny, digits, tmp_path):

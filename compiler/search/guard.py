@@ -36,7 +36,8 @@ _LEGACY = {"template": ("template",), "data": ("data",), "tuner": ("tuner",),
            "fraction": ("settings", "fraction"), "max_params": ("settings", "max_params")}
 _NAMES = {"template": "template", "template_hash": "template content (hash of its files)",
           "data": "--data", "data_fingerprint": "data content (hash of its splits)",
-          "objective": "--objective", "max_params": "--max-params"}  # else --KEY
+          "objective": "--objective", "max_params": "--max-params", "max_bytes": "--max-bytes",
+          "max_flops": "--max-flops"}  # else --KEY
 _SAMPLE_ROWS = 64  # rows of each array the data fingerprint reads
 _TRIAL_DIR = re.compile(r"trial_(\d+)$")
 
@@ -51,6 +52,7 @@ def recorded_settings(template, data: str, dataset, settings: Settings, objectiv
             "fraction": settings.fraction, "seed": settings.seed, "epochs": settings.epochs,
             "patience": settings.patience, "objective": f"{objective.name}:{objective.direction}",
             "tuner": settings.tuner, "max_params": settings.max_params,
+            "max_bytes": settings.max_bytes, "max_flops": settings.max_flops,
             "trials": settings.trials}
 
 

@@ -29,7 +29,7 @@ def trial_line(results: ResultsFile, trial_id: str) -> str:
     parameters and seconds, and the best so far."""
     rows = results["trials"]
     row = next(r for r in rows if r["trial_id"] == trial_id)
-    done = sum(r["status"] != "RUNNING" for r in rows)
+    done = sum(r["status"] not in ("RUNNING", "DUPLICATE") for r in rows)  # as --trials counts
     head = f"[{done}/{results['settings']['trials']}] trial {trial_id}"
     changed = changes(row["choices"], results["defaults"]) or "defaults"
     if row["status"] != "COMPLETED":
@@ -43,9 +43,12 @@ def trial_line(results: ResultsFile, trial_id: str) -> str:
 def summary(results: ResultsFile, directory: Path) -> str:
     """How many trials ended how; the best trial, its test metric, its choices and model."""
     rows = results["trials"]
-    counts = {s: sum(r["status"] == s for r in rows) for s in ("COMPLETED", "INVALID", "FAILED")}
+    kinds = ("COMPLETED", "DUPLICATE", "INVALID", "FAILED")
+    counts = {s: sum(r["status"] == s for r in rows) for s in kinds}
+    rejected = counts["INVALID"] + results.get("rejected", 0)
     text = (f"done: {plural(len(rows), 'trial')} ({counts['COMPLETED']} completed, "
-            f"{counts['INVALID']} rejected before training, {counts['FAILED']} failed)")
+            f"{counts['DUPLICATE']} duplicates not trained, {counts['FAILED']} failed; "
+            f"{rejected} candidates rejected before training)")
     best = best_row(results)
     if best:
         name = results["objective"]["name"]

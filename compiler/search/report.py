@@ -41,7 +41,8 @@ def ranked(results: ResultsFile) -> list[TrialRow]:
     """The trials that have a score, best first (ties: the smaller model, then the trial id)."""
     name, direction = objective(results)
     sign = -1.0 if direction == "max" else 1.0
-    scored = [t for t in results["trials"] if score(t, name) is not None]
+    scored = [t for t in results["trials"]
+              if score(t, name) is not None and not t.get("duplicate_of")]  # trained once
     return sorted(scored, key=lambda t: (sign * score(t, name), _size(t, "params") or 0,
                                          str(t.get("trial_id"))))
 
@@ -163,9 +164,11 @@ def _inserted(clusters: dict, cid: str) -> bool:
 
 def pareto(trials: list[dict], name: str, direction: str, size: str) -> list[dict]:
     """The trials no other trial beats on both the objective and the model size, smallest
-    first. A trial without a score or a size is not on it."""
+    first. A trial without a score or a size is not on it, nor a duplicate (its original
+    is)."""
     sign = -1.0 if direction == "max" else 1.0
-    points = [t for t in trials if score(t, name) is not None and _size(t, size)]
+    points = [t for t in trials
+              if score(t, name) is not None and _size(t, size) and not t.get("duplicate_of")]
     points.sort(key=lambda t: (_size(t, size), sign * score(t, name), str(t.get("trial_id"))))
     front, best = [], math.inf
     for t in points:
@@ -510,6 +513,18 @@ def trial_dot(directory: str | Path, trial_id: str, template: str | None = None,
     arch = loaded.resolve(choices)
     _warn_other_size(arch, trial)
     return _retitle(architecture_to_dot(arch), title)
+
+
+def trial_architecture(directory: str | Path, trial_id: str):
+    """The architecture of trial `trial_id` of the search in `directory` (its template with
+    the recorded params and inputs, resolved at the trial's choices).
+
+    Raises:
+        ReportError: no results, no such trial, or a trial without choices.
+    """
+    results = load_results(directory)
+    choices = trial_choices(find_trial(results, trial_id))
+    return load_template(results, directory).resolve(choices)
 
 
 def _params_only(source, settings: dict) -> dict:

@@ -11,6 +11,7 @@ written by `Results` (during `archc search`) and read by `load_results` (`archc 
     DIR/kt/trial_ID/archc.json       `TrialRecord`: what archc learns of a trial as it runs
     DIR/kt/trial_ID/epochs.jsonl     one JSON line per finished epoch
     DIR/search.json, DIR/search.lock the recorded settings (`guard.py`), the lock (`lock.py`)
+    DIR/rejected.jsonl               the candidates rejected before training, with the reason
 
 Never imports TensorFlow, Keras or Keras Tuner: the tuner's trials are read through their
 attributes.
@@ -42,6 +43,7 @@ RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
 MODELS, LOGS, CHECKPOINTS = "models", "logs", "checkpoints"
 KT_PROJECT = "kt"  # Keras Tuner's `project_name`
 RECORD, EPOCHS = "archc.json", "epochs.jsonl"
+REJECTED = "rejected.jsonl"  # one line a candidate rejected before it became a trial
 COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # the compiler's cost model
 
 
@@ -58,6 +60,8 @@ class Settings:
     objective: str | None = None
     fraction: float = 1.0
     max_params: int | None = None
+    max_bytes: int | None = None
+    max_flops: int | None = None
     keep: int = 3
     overwrite: bool = False
     extend: bool = False  # allow `guard.EXTENDABLE` settings to differ from the recorded ones
@@ -80,6 +84,8 @@ class RecordedSettings(TypedDict):
     patience: int
     fraction: float
     max_params: int | None
+    max_bytes: int | None
+    max_flops: int | None
     keep: int
 
 
@@ -102,7 +108,7 @@ class TrialRow(TypedDict):
     """One trial of results.json (docs/search.md describes each field)."""
 
     trial_id: str
-    status: str                     # COMPLETED, INVALID, FAILED or RUNNING
+    status: str                     # COMPLETED, DUPLICATE, INVALID, FAILED or RUNNING
     choices: dict[str, Any]         # the active hyperparameters by name
     params: int | None
     bytes: int | None
@@ -115,12 +121,15 @@ class TrialRow(TypedDict):
     model: str | None               # `models/trial_ID.keras` while the model is kept
     reason: str | None              # why an INVALID or FAILED trial has no result
     continues: str | None           # Hyperband: the trial whose training this one continues
+    identity: str | None            # the architecture's hash with its training settings
+    duplicate_of: str | None        # the trial that trained this architecture (not trained)
 
 
 class ResultsFile(Header):
     """results.json."""
 
     trials: list[TrialRow]
+    rejected: int                   # candidates rejected before they became trials
 
 
 class TrialRecord(TypedDict, total=False):
@@ -134,9 +143,12 @@ class TrialRecord(TypedDict, total=False):
     seconds: float
     epochs: int
     test: dict[str, float] | None
+    identity: str
+    duplicate_of: str
 
 
-CSV_COLUMNS = ("trial_id", "status", "score", "params", "bytes", "flops", "epochs", "seconds")
+CSV_COLUMNS = ("trial_id", "status", "score", "params", "bytes", "flops", "epochs", "seconds",
+               "identity", "duplicate_of")
 
 
 # ---------------------------------------------------------------- writing
@@ -170,7 +182,7 @@ class Results:
         if self.settings.overwrite:
             for name in (MODELS, LOGS, CHECKPOINTS, KT_PROJECT):
                 shutil.rmtree(self.dir / name, ignore_errors=True)
-            for name in (RESULTS_JSON, RESULTS_CSV):
+            for name in (RESULTS_JSON, RESULTS_CSV, REJECTED):
                 (self.dir / name).unlink(missing_ok=True)
         for name in (MODELS, LOGS, CHECKPOINTS):
             (self.dir / name).mkdir(parents=True, exist_ok=True)
@@ -211,6 +223,15 @@ class Results:
         epochs = read_epochs(self.epoch_log(trial_id))
         self.update(trial_id, seconds=round(seconds, 3), epochs=max(epochs) + 1 if epochs else 0)
 
+    def reject(self, values: dict, reason: str) -> None:
+        """Record a candidate rejected before it became a trial."""
+        with open(self.dir / REJECTED, "a") as f:
+            f.write(json.dumps({"values": _jsonable(values), "reason": reason}) + "\n")
+
+    def rejected(self) -> int:
+        path = self.dir / REJECTED
+        return len(path.read_text().splitlines()) if path.exists() else 0
+
     # ---- models
 
     def model_path(self, trial_id: str) -> Path:
@@ -234,7 +255,8 @@ class Results:
     def write(self, tuner) -> ResultsFile:
         """Rewrite results.json and results.csv from the tuner's trials; return the JSON."""
         trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
-        out = ResultsFile(**self.header(), trials=[self.row(tuner, t) for t in trials])
+        out = ResultsFile(**self.header(), trials=[self.row(tuner, t) for t in trials],
+                          rejected=self.rejected())
         _write_atomic(self.dir / RESULTS_JSON, json.dumps(out, indent=1))
         _write_atomic(self.dir / RESULTS_CSV, self.csv(out["trials"]))
         return out
@@ -247,6 +269,8 @@ class Results:
             reason = _last_line(trial.message)
         elif status == "FAILED":
             status = "INVALID"  # rejected before training
+        if rec.get("duplicate_of"):
+            status = "DUPLICATE"
         metrics = {name: float(trial.metrics.get_best_value(name))
                    for name in trial.metrics.metrics if name not in COSTS}
         model = self.model_path(trial.trial_id)
@@ -257,7 +281,8 @@ class Results:
             metrics=metrics, test=rec.get("test"), score=_float(trial.score),
             epochs=rec.get("epochs"), seconds=rec.get("seconds"),
             model=f"{MODELS}/{model.name}" if model.exists() else None, reason=reason,
-            continues=trial.hyperparameters.values.get("tuner/trial_id"))
+            continues=trial.hyperparameters.values.get("tuner/trial_id"),
+            identity=rec.get("identity"), duplicate_of=rec.get("duplicate_of"))
 
     def csv(self, rows: list[TrialRow]) -> str:
         metrics = sorted({m for r in rows for m in r["metrics"]})

@@ -22,6 +22,7 @@ import keras_tuner as kt
 
 from .. import pipeline
 from ..data import load_data
+from ..graph import Constraint
 from ..graph import TemplateGraph as Template
 from ..hypermodel import resolve_setting
 from ..space import default_values
@@ -79,7 +80,7 @@ def _search(template: str, data: str, directory: Path, settings: Settings, datas
         check_directory(directory, given, settings.extend)
     results.prepare()
     write_settings(directory, given)
-    hypermodel = SearchHyperModel(fitted, ds, settings.max_params)
+    hypermodel = SearchHyperModel(fitted, ds, budgets(settings))
     with atomic_keras_tuner_json():
         tuner = _reload_tuner(hypermodel, objective, settings, results, log)
         done = sum(t.status != "RUNNING" for t in tuner.oracle.trials.values())
@@ -109,6 +110,14 @@ def _reload_tuner(hypermodel, objective, settings: Settings, results: Results, l
         raise SearchError(f"cannot reload the Keras Tuner project in "
                           f"{results.dir / KT_PROJECT}: {reason}",
                           hint="rerun with --overwrite to start afresh") from None
+
+
+def budgets(settings: Settings) -> tuple[Constraint, ...]:
+    """The `--max-params`, `--max-bytes` and `--max-flops` of `settings` as constraints."""
+    limits = {"params": settings.max_params, "bytes": settings.max_bytes,
+              "flops": settings.max_flops}
+    return tuple(Constraint(cost, "<=", limit, source=f"--max-{cost}")
+                 for cost, limit in limits.items() if limit is not None)
 
 
 def make_objective(name: str | None, template: Template, ds) -> kt.Objective:

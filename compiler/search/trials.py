@@ -18,10 +18,13 @@ import keras_tuner as kt
 from keras_tuner.src import config as kt_config
 from keras_tuner.src.engine import metrics_tracking
 
+from ..diagnostics import ArchError
+from ..graph import Constraint
 from ..graph import TemplateGraph as Template
-from ..hypermodel import ArchHyperModel, Rejected
-from ..resolve import Architecture, resolve
+from ..hypermodel import ArchHyperModel, Rejected, reason
+from ..resolve import Architecture, check_budget, resolve
 from . import progress
+from .candidates import Duplicates, admit_candidates
 from .checkpoints import SafeBackupAndRestore
 from .errors import SearchError
 from .results import (
@@ -37,6 +40,7 @@ from .storage import disk_full
 from .tuners import make_oracle, tuner_named
 
 MAX_CRASHES = 3  # trials in a row that raise (not rejected candidates) before the search stops
+MAX_REPEATS = 100  # duplicates in a row that each add a trial in their place
 
 
 # ---------------------------------------------------------------- the hypermodel
@@ -47,22 +51,23 @@ class SearchHyperModel(ArchHyperModel):
     the space with the compiler alone (shape inference and the cost model, milliseconds), and
     `fit` trains on the data's tf.data pipelines with the batch size of the train section."""
 
-    def __init__(self, template: Template, dataset, max_params: int | None = None):
+    def __init__(self, template: Template, dataset, budgets: tuple[Constraint, ...] = ()):
         super().__init__(template)
         self.dataset = dataset
-        self.max_params = max_params
+        self.budgets = budgets
 
     def candidate(self, hp) -> Architecture:
         """The architecture of `hp`'s values.
 
         Raises:
-            Rejected: infeasible (shapes), or more parameters than `max_params`; results.json
-                then says INVALID, with the reason.
+            Rejected: infeasible (shapes), or over a budget (the template's constraints,
+                `budgets`); the oracle then proposes another (`candidates.admit_candidates`).
         """
         arch = super().candidate(hp)
-        if self.max_params is not None and arch.params > self.max_params:
-            raise Rejected(f"over budget: {arch.params:,} parameters > --max-params "
-                           f"{self.max_params:,}")
+        try:
+            check_budget(arch, self.budgets)
+        except ArchError as exc:
+            raise Rejected(reason(exc)) from None
         return arch
 
     def fit(self, hp, model, *args, callbacks=(), **kwargs):
@@ -155,7 +160,21 @@ class _SearchTuner:
         self._model = None
         self._crashes = 0
         self._gradients: set = set()
+        self.duplicates = Duplicates()
+        self._repeats = 0  # duplicates in a row
         super().__init__(*args, **kwargs)
+        admit_candidates(self.oracle, self.hypermodel.candidate, results.reject)
+        self._recall_trials()
+
+    def _recall_trials(self) -> None:
+        """On resuming: the identities of the trials so far, and one more trial allowed for
+        each duplicate among them (a duplicate does not count against --trials)."""
+        for trial_id in sorted(self.oracle.trials, key=int):
+            record = self.results.record(trial_id)
+            if record.get("duplicate_of"):
+                self.oracle.max_trials += 1
+            elif record.get("identity"):
+                self.duplicates.first.setdefault(record["identity"], trial_id)
 
     def on_search_begin(self):
         # The collections between trials (`_try_build`) then skip the long-lived objects of
@@ -197,7 +216,11 @@ class _SearchTuner:
         except Rejected as exc:
             self.results.update(trial.trial_id, reason=str(exc))
             raise
-        self.results.update(trial.trial_id, **arch.cost())
+        key = Duplicates.key(arch, hp)
+        self.results.update(trial.trial_id, **arch.cost(), identity=key)
+        original = self._original(key, trial.trial_id)
+        if original is not None:
+            return self._repeat(trial, original)
         if self.trial_seed is not None:  # the same weights and batches for the same seed
             keras.utils.set_random_seed(self.trial_seed * 100_003 + int(trial.trial_id))
         kwargs["callbacks"] = [*kwargs.get("callbacks", ()), *self._callbacks(trial)]
@@ -207,6 +230,27 @@ class _SearchTuner:
             if disk_full(exc):  # not the trial's fault: stop the search, the trial resumes
                 raise DiskFullInTrial(str(exc)) from exc
             raise
+
+    def _original(self, key: str, trial_id: str) -> str | None:
+        """The completed trial that trained the same architecture, or None (this trial then
+        becomes the one that trains it)."""
+        first = self.duplicates.first.get(key)
+        if first not in (None, trial_id) and self.oracle.get_trial(first).status == "COMPLETED":
+            return first
+        self.duplicates.first[key] = trial_id
+        self._repeats = 0
+        return None
+
+    def _repeat(self, trial, original: str) -> dict:
+        """A duplicate is not trained: it takes its original's metrics (the oracle learns the
+        score of these values), and one more trial is allowed in its place."""
+        self.results.update(trial.trial_id, duplicate_of=original,
+                            reason=f"duplicate of trial {original}", epochs=0)
+        self._repeats += 1
+        if self._repeats <= MAX_REPEATS:  # beyond, the space looks exhausted: trials end
+            self.oracle.max_trials += 1
+        metrics = self.oracle.get_trial(original).metrics
+        return {name: metrics.get_best_value(name) for name in metrics.metrics}
 
     def _callbacks(self, trial) -> list:
         objective = self.oracle.objective
