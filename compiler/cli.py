@@ -187,7 +187,8 @@ def cmd_search(args) -> int:
     settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
                         patience=args.patience, seed=args.seed, objective=args.objective,
                         fraction=args.fraction, max_params=args.max_params, keep=args.keep,
-                        overwrite=args.overwrite, verbose=args.verbose)
+                        stop_early=args.stop_early, overwrite=args.overwrite,
+                        verbose=args.verbose)
     try:
         search(args.file, args.data, args.dir, settings,
                log=lambda line: print(line, flush=True))
@@ -335,6 +336,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="reject larger candidates before any training")
     srch.add_argument("--keep", type=int, default=3, metavar="K",
                       help="keep the best K models as .keras (default 3)")
+    srch.add_argument("--stop-early", default="median", choices=("never", "chance", "median"),
+                      help="stop hopeless trials: never (a diverged trial is still recorded), "
+                           "chance (+ a non-finite loss, accuracy at chance with a loss not "
+                           "falling), median (+ below the finished trials' median; default)")
     srch.add_argument("--overwrite", action="store_true", help="start afresh in DIR")
     srch.add_argument("-v", "--verbose", action="store_true",
                       help="show Keras's per-epoch output and failed trials' tracebacks")
