@@ -18,6 +18,7 @@ import archc
 from archc.data import load_data
 from archc.search import Settings, search
 from archc.search.oracles import AshaOracle
+from archc.search.report import build_report, format_report
 from archc.search.stopping import Stopper, lineage
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # keras_tuner's threading
@@ -149,6 +150,9 @@ def test_a_diverging_trial_is_recorded_diverged_and_never_best(objective, tiny, 
     for line in (run / "kt" / "trial_0" / "epochs.jsonl").read_text().splitlines():
         assert json.loads(line, parse_constant=pytest.fail)["loss"] is None
     assert "diverged,1" in (run / "results.csv").read_text()
+    report = build_report(run)
+    assert report["leaderboard"] == [] and report["stopped"][0]["stopped"] == "diverged"
+    assert "trials stopped early:\n  0  diverged in epoch 1: loss nan" in format_report(report)
 
 
 def stuck(tiny_path: str, tmp_path) -> str:
