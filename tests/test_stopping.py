@@ -208,6 +208,17 @@ def test_a_stopped_trial_stays_stopped_when_the_search_resumes(tiny, digits, tmp
     assert {k: again[k] for k in keys} == {k: first[k] for k in keys}
 
 
+def test_the_cli_takes_a_stopping_level_and_refuses_others(capsys):
+    from archc.cli import build_parser, main
+
+    args = build_parser().parse_args(["search", "tiny", "--dir", "d", "--stop-early", "never"])
+    assert args.stop_early == "never"
+    assert build_parser().parse_args(["search", "tiny", "--dir", "d"]).stop_early == "median"
+    with pytest.raises(SystemExit) as exit_:
+        main(["search", "tiny", "--dir", "d", "--stop-early", "sometimes"])
+    assert exit_.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- ASHA
 
 

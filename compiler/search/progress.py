@@ -25,7 +25,8 @@ def banner(template_name: str, data: str, settings: Settings, objective, directo
     resumed = f"; resuming after {plural(done, 'trial')}" if done else ""
     return (f"search {template_name} ({data}) with {settings.tuner}: "
             f"{plural(settings.trials, 'trial')}, up to {plural(settings.epochs, 'epoch')} each, "
-            f"objective {objective.name} ({objective.direction}); results in {directory}"
+            f"objective {objective.name} ({objective.direction}), stopping early: "
+            f"{settings.stop_early}; results in {directory}"
             f"{resumed}")
 
 
