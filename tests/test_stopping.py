@@ -129,16 +129,18 @@ def variant(tiny_path: str, tmp_path, name: str, train: str) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("objective", ["val_accuracy", "val_loss"])
-def test_a_diverging_trial_is_recorded_diverged_and_never_best(objective, tiny, digits,
-                                                               tmp_path):
+@pytest.mark.parametrize("objective, level, trained", [
+    ("val_accuracy", "median", 1), ("val_loss", "chance", 1), ("val_accuracy", "never", 3)])
+def test_a_diverging_trial_is_recorded_diverged_and_never_best(objective, level, trained, tiny,
+                                                               digits, tmp_path):
     template = variant(tiny, tmp_path, "diverge", "optimizer = sgd\n  learning_rate = 1e12")
     lines: list[str] = []
     results = search(template, "digits", tmp_path / "run", Settings(
-        trials=1, epochs=3, seed=1, objective=objective), dataset=digits, log=lines.append)
+        trials=1, epochs=3, seed=1, objective=objective, stop_early=level), dataset=digits,
+        log=lines.append)
     [row] = results["trials"]
     assert row["status"] == "DIVERGED" and row["stopped"] == "diverged"
-    assert row["stopped_epoch"] == row["epochs"] == 1  # not trained to its last epoch
+    assert row["stopped_epoch"] == 1 and row["epochs"] == trained  # never: to its last epoch
     assert row["reason"].startswith("loss nan in epoch 1")
     assert row["score"] is None and row["model"] is None and row["test"] is None
     assert not list((tmp_path / "run" / "models").iterdir())
@@ -147,7 +149,9 @@ def test_a_diverging_trial_is_recorded_diverged_and_never_best(objective, tiny, 
     run = tmp_path / "run"
     for path in [run / "results.json", *run.glob("kt/trial_*/*.json")]:
         strict(path)
-    for line in (run / "kt" / "trial_0" / "epochs.jsonl").read_text().splitlines():
+    epochs = (run / "kt" / "trial_0" / "epochs.jsonl").read_text().splitlines()
+    assert len(epochs) == trained
+    for line in epochs:
         assert json.loads(line, parse_constant=pytest.fail)["loss"] is None
     assert "diverged,1" in (run / "results.csv").read_text()
     report = build_report(run)
