@@ -116,7 +116,7 @@ class TrialRow(TypedDict):
     reason: str | None              # why a trial has no result, or stopped early
     stopped: str | None             # the rule that stopped it early (stopping.py)
     stopped_epoch: int | None       # the epoch (1-based) in which it stopped
-    continues: str | None           # Hyperband: the trial whose training this one continues
+    continues: str | None           # Hyperband, ASHA: the trial whose training this continues
 
 
 class ResultsFile(Header):

@@ -1,7 +1,7 @@
 """A template's search as a Keras Tuner tuner: a hypermodel trained on a dataset, and what archc
 adds to a tuner (candidates checked by the compiler before Keras builds them, early stopping,
-backups and epoch logs, the results directory rewritten and one line printed per trial, the best
-models kept and tested).
+hopeless trials stopped (`stopping.py`), backups and epoch logs, the results directory
+rewritten and one line printed per epoch and per trial, the best models kept and tested).
 
 `make_tuner` makes the tuner of a `tuners.TUNERS` entry. TensorFlow is imported here at module
 level: the CLI imports the search lazily.
@@ -146,9 +146,9 @@ class EpochLog(keras.callbacks.Callback):
 
 class _SearchTuner:
     """What archc adds to a Keras Tuner tuner (a mixin, placed before the tuner class):
-    candidates checked before they are built, per-trial early stopping, backups and epoch
-    logs, the session cleared between trials, results written and one line printed per
-    trial, the best models kept."""
+    candidates checked before they are built, per-trial early stopping, hopeless trials
+    stopped, backups and epoch logs, the session cleared between trials, results written and
+    one line printed per epoch and per trial, the best models kept."""
 
     def __init__(self, *args, results: Results, log=print, trial_seed: int | None = None,
                  **kwargs):
