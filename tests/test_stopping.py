@@ -18,6 +18,7 @@ import archc
 from archc.data import load_data
 from archc.search import Settings, search
 from archc.search.oracles import AshaOracle
+from archc.search.progress import Clock
 from archc.search.report import build_report, format_report
 from archc.search.stopping import Stopper, lineage
 
@@ -221,6 +222,20 @@ def test_the_cli_takes_a_stopping_level_and_refuses_others(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["search", "tiny", "--dir", "d", "--stop-early", "sometimes"])
     assert exit_.value.code == 2 and "invalid choice: 'sometimes'" in capsys.readouterr().err
+
+
+def test_the_eta_is_the_epochs_left_at_the_search_pace():
+    times = iter([0.0, 0.0, 20.0, 20.0, 30.0])
+    clock = Clock(now=lambda: next(times))
+    clock.trial_begins()
+    clock.epoch_ends()
+    clock.epoch_ends()
+    # 10 s an epoch; 3 epochs left in this trial, and 2 trials of 5 epochs (none ended yet)
+    assert clock.eta(3, 2, 5) == 10.0 * (3 + 2 * 5)
+    clock.trial_ends()  # a trial ended after 2 epochs: the trials left count 2 epochs each
+    clock.trial_begins()
+    clock.epoch_ends()
+    assert clock.eta(0, 2, 5) == 10.0 * (0 + 2 * 2)
 
 
 # ---------------------------------------------------------------- ASHA

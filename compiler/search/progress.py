@@ -57,7 +57,8 @@ class Clock:
         far (`max_epochs` before one has ended)."""
         if not self.epochs:
             return None
-        per_trial = self.epochs / self.trained if self.trained else max_epochs
+        ended = self.epochs - self._trial_epochs
+        per_trial = ended / self.trained if self.trained else max_epochs
         per_epoch = (self.now() - self.start) / self.epochs
         return per_epoch * (max(epochs_left, 0) + max(trials_left, 0) * per_trial)
 
