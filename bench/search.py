@@ -106,10 +106,10 @@ def run_one(args) -> dict:
 
     settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
                         patience=args.patience, seed=args.seed, fraction=args.fraction,
-                        overwrite=True)
+                        stop_early=args.stop_early, overwrite=True)
     results = search(args.template, args.data, args.dir, settings, dataset=dataset, log=log)
     wall = time.perf_counter() - search_start
-    done = [r for r in results["trials"] if r["status"] == "COMPLETED"]
+    done = [r for r in results["trials"] if r["status"] in ("COMPLETED", "STOPPED")]
     best = max(done, key=lambda r: r["score"]) if done else None
     return {
         "tuner": args.tuner, "cleanup": not args.no_cleanup,
@@ -120,6 +120,9 @@ def run_one(args) -> dict:
         "epoch_ends": epoch_end.calls, "evaluate_seconds": round(evaluate.seconds, 2),
         "evaluate_calls": evaluate.calls,
         "trials": len(results["trials"]), "completed": len(done),
+        "stop_early": args.stop_early,
+        "stopped": {rule: sum(r.get("stopped") == rule for r in results["trials"])
+                    for rule in ("diverged", "chance", "median")},
         "epochs_trained": sum(r["epochs"] or 0 for r in results["trials"]),
         "distinct_choices": len({json.dumps(r["choices"], sort_keys=True) for r in done}),
         "best": None if best is None else {
@@ -144,7 +147,8 @@ def run_all(args) -> list[dict]:
                    "--template", args.template, "--data", args.data,
                    "--trials", str(args.trials), "--epochs", str(args.epochs),
                    "--patience", str(args.patience), "--fraction", str(args.fraction),
-                   "--seed", str(args.seed), *(["--no-cleanup"] if no_cleanup else [])]
+                   "--seed", str(args.seed), "--stop-early", args.stop_early,
+                   *(["--no-cleanup"] if no_cleanup else [])]
         print("$", " ".join(command[1:]), file=sys.stderr, flush=True)
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
         out.append(json.loads(done.stdout.strip().splitlines()[-1]))
@@ -240,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--stop-early", default="median", choices=("never", "chance", "median"))
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", default="/tmp/archc-bench", help="the searches' directories")

@@ -209,7 +209,8 @@ def cmd_search(args) -> int:
                         patience=args.patience, seed=args.seed, objective=args.objective,
                         fraction=args.fraction, max_params=args.max_params,
                         max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
-                        overwrite=args.overwrite, extend=args.extend, verbose=args.verbose)
+                        stop_early=args.stop_early, overwrite=args.overwrite,
+                        extend=args.extend, verbose=args.verbose)
     try:
         search(args.file, args.data, args.dir, settings,
                log=lambda line: print(line, flush=True))
@@ -381,6 +382,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the same for FLOPs (multiply-adds)")
     srch.add_argument("--keep", type=int, default=3, metavar="K",
                       help="keep the best K models as .keras (default 3)")
+    srch.add_argument("--stop-early", default="median", choices=("never", "chance", "median"),
+                      help="stop hopeless trials: never (a diverged trial is still recorded), "
+                           "chance (+ a non-finite loss, accuracy at chance with a loss not "
+                           "falling), median (+ below the finished trials' median; default)")
     srch.add_argument("--overwrite", action="store_true", help="start afresh in DIR")
     srch.add_argument("--extend", action="store_true",
                       help="resume DIR's search with another --trials (the other settings "

@@ -123,9 +123,12 @@ def test_each_tuner_writes_results(tuner, tiny, digits, tmp_path, capsys):
             assert trial["reason"].startswith("shape mismatch")
     assert sum(t["status"] == "COMPLETED" for t in results["trials"]) >= 1
     assert len(rows) == 3 and {"trial_id", "params", "val_accuracy", "layers"} <= set(rows[0])
-    # one line per trial between the banner and the summary; nothing else on stdout
-    assert len(lines) == 5 and all(line.startswith(f"[{k + 1}/3] trial {k}")
-                                   for k, line in enumerate(lines[1:4]))
+    # one line per trial (after its epochs' lines) between the banner and the summary;
+    # nothing else on stdout
+    trial_lines = [line for line in lines if not line.startswith("  trial ")]
+    assert len(trial_lines) == 5 and all(line.startswith(f"[{k + 1}/3] trial {k}")
+                                         for k, line in enumerate(trial_lines[1:4]))
+    assert all(" epoch 1/1: loss " in line for line in lines if line.startswith("  trial "))
     assert capsys.readouterr().out == ""
 
 

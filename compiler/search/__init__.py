@@ -4,6 +4,7 @@
     results.py       the results directory: its files and the shape of results.json/csv
     tuners.py        the `--tuner` table; oracles.py the oracles Keras Tuner lacks
     trials.py        the Keras Tuner tuner and hypermodel that run the trials
+    stopping.py      a trial's epochs -> stopped early or not (diverged, chance, median)
     progress.py      the lines `archc search` prints
     report.py        results -> leaderboard, choices, Pareto front, one trial drawn
     plot.py          the Pareto front as a picture (matplotlib)

@@ -37,7 +37,7 @@ _LEGACY = {"template": ("template",), "data": ("data",), "tuner": ("tuner",),
 _NAMES = {"template": "template", "template_hash": "template content (hash of its files)",
           "data": "--data", "data_fingerprint": "data content (hash of its splits)",
           "objective": "--objective", "max_params": "--max-params", "max_bytes": "--max-bytes",
-          "max_flops": "--max-flops"}  # else --KEY
+          "max_flops": "--max-flops", "stop_early": "--stop-early"}  # else --KEY
 _SAMPLE_ROWS = 64  # rows of each array the data fingerprint reads
 _TRIAL_DIR = re.compile(r"trial_(\d+)$")
 
@@ -53,7 +53,7 @@ def recorded_settings(template, data: str, dataset, settings: Settings, objectiv
             "patience": settings.patience, "objective": f"{objective.name}:{objective.direction}",
             "tuner": settings.tuner, "max_params": settings.max_params,
             "max_bytes": settings.max_bytes, "max_flops": settings.max_flops,
-            "trials": settings.trials}
+            "stop_early": settings.stop_early, "trials": settings.trials}
 
 
 def template_hash(template) -> str:

@@ -1,8 +1,8 @@
-"""Keras Tuner oracles that Keras Tuner lacks: regularised evolution, and Bayesian optimisation
-that never proposes a configuration already tried.
+"""Keras Tuner oracles that Keras Tuner lacks: regularised evolution, asynchronous successive
+halving (ASHA), and Bayesian optimisation that never proposes a configuration already tried.
 
-Both are `keras_tuner.Oracle` subclasses, so they compose with any `keras_tuner.Tuner` (and
-with Keras Tuner's save/reload and chief/worker mode). Both count only ACTIVE values when they
+All are `keras_tuner.Oracle` subclasses, so they compose with any `keras_tuner.Tuner` (and
+with Keras Tuner's save/reload and chief/worker mode). They count only ACTIVE values when they
 compare configurations, as Keras Tuner's own duplicate check (`Oracle._duplicate`) does.
 """
 
@@ -21,6 +21,7 @@ from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import Matern
 
 RUNNING, STOPPED = trial_module.TrialStatus.RUNNING, trial_module.TrialStatus.STOPPED
+IDLE, COMPLETED = trial_module.TrialStatus.IDLE, trial_module.TrialStatus.COMPLETED
 
 
 class EvolutionOracle(kt.Oracle):
@@ -127,6 +128,103 @@ def _response(values: dict | None) -> dict:
     if values is None:
         return {"status": STOPPED, "values": None}
     return {"status": RUNNING, "values": values}
+
+
+class AshaOracle(kt.Oracle):
+    """Asynchronous successive halving (ASHA), Li et al. 2020, "A System for Massively
+    Parallel Hyperparameter Tuning" (MLSys), Algorithm 2.
+
+    Rung k trains a configuration for `min_epochs * factor**k` epochs in all, the last rung
+    for `max_epochs` (1, 3, 5 epochs for 5 epochs at most). Whenever a trial is asked for,
+    the highest rung (but the last) that has a configuration among the top 1/`factor` of its
+    completed trials, not promoted yet, promotes the best such configuration to the next
+    rung: a new trial that goes on from that trial's checkpoint, as Keras Tuner's Hyperband
+    does (`tuner/trial_id`, `tuner/initial_epoch`, `tuner/epochs`; run it with the
+    `Hyperband` tuner). Otherwise a new random configuration starts at rung 0. No trial waits
+    for another, so workers never idle.
+
+    A trial's rung is its `tuner/rung` value, saved with the trial, and a configuration is
+    promoted when a later trial continues it (`tuner/trial_id`): the rungs are read from the
+    trials, so a reloaded oracle (after `kill -9`) promotes what an uninterrupted one would.
+    `get_state` adds the rung settings.
+
+    Args:
+        objective, max_trials, seed, ...: as for `keras_tuner.Oracle`; every trial counts,
+            promotions included.
+        max_epochs: R, the epochs of the last rung.
+        min_epochs: r, the epochs of rung 0.
+        factor: eta, the reduction factor (the top 1/eta of a rung are promoted).
+    """
+
+    def __init__(self, objective=None, max_trials=100, max_epochs=100, min_epochs=1, factor=3,
+                 seed=None, **kwargs):
+        super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
+        if factor < 2 or not 1 <= min_epochs <= max_epochs:
+            raise ValueError(f"expected factor >= 2 and 1 <= min_epochs <= max_epochs, found "
+                             f"factor={factor}, min_epochs={min_epochs}, max_epochs={max_epochs}")
+        self.max_epochs, self.min_epochs, self.factor = max_epochs, min_epochs, factor
+
+    @property
+    def rungs(self) -> list[int]:
+        """The epochs of each rung: r, r*eta, r*eta**2, ... below R, then R."""
+        epochs, out = self.min_epochs, []
+        while epochs < self.max_epochs:
+            out.append(epochs)
+            epochs *= self.factor
+        return [*out, self.max_epochs]
+
+    def populate_space(self, trial_id):
+        promotion = self.promotion()
+        if promotion is not None:
+            parent = self.trials[promotion]
+            return _response({**parent.hyperparameters.values,
+                              **self._rung_values(parent.hyperparameters.values["tuner/rung"]
+                                                  + 1, promotion)})
+        values = self._random_values()
+        if values is None and self.ongoing_trials:
+            return {"status": IDLE}
+        return _response(values and {**values, **self._rung_values(0, None)})
+
+    def promotion(self) -> str | None:
+        """The trial whose configuration goes to the next rung now, or None."""
+        promoted = {t.hyperparameters.values.get("tuner/trial_id") for t in self.trials.values()}
+        for rung in reversed(range(len(self.rungs) - 1)):
+            done = self.completed(rung)
+            for trial in done[:len(done) // self.factor]:
+                if trial.trial_id not in promoted:
+                    return trial.trial_id
+        return None
+
+    def completed(self, rung: int) -> list:
+        """The completed trials of a rung, best first (ties: the earlier trial)."""
+        sign = -1 if self.objective.direction == "max" else 1
+        done = [t for t in self.trials.values() if t.status == COMPLETED
+                and t.score is not None and t.hyperparameters.values.get("tuner/rung") == rung]
+        return sorted(done, key=lambda t: (sign * t.score, int(t.trial_id)))
+
+    def _rung_values(self, rung: int, parent: str | None) -> dict:
+        values = {"tuner/rung": rung, "tuner/epochs": self.rungs[rung],
+                  "tuner/initial_epoch": self.rungs[rung - 1] if rung else 0}
+        if parent is not None:
+            values["tuner/trial_id"] = parent
+        return values
+
+    def _compute_values_hash(self, values):
+        # A configuration's identity leaves out its rung (a promotion continues a trial).
+        kept = {k: v for k, v in values.items()
+                if k not in ("tuner/rung", "tuner/epochs", "tuner/initial_epoch")}
+        return super()._compute_values_hash(kept)
+
+    def get_state(self):
+        state = super().get_state()
+        state.update(max_epochs=self.max_epochs, min_epochs=self.min_epochs, factor=self.factor)
+        return state
+
+    def set_state(self, state):
+        super().set_state(state)
+        self.max_epochs = state["max_epochs"]
+        self.min_epochs = state["min_epochs"]
+        self.factor = state["factor"]
 
 
 class BayesianOracle(kt.oracles.BayesianOptimizationOracle):

@@ -207,6 +207,9 @@ def build_report(directory: str | Path, top: int = 5, size: str = "bytes") -> di
         "failed": [{"trial_id": str(t.get("trial_id")), "status": t.get("status"),
                     "reason": t.get("reason")} for t in results["trials"]
                    if t.get("status") in ("FAILED", "INVALID")],
+        "stopped": [{k: t.get(k) for k in ("trial_id", "status", "stopped", "stopped_epoch",
+                                           "reason")} for t in results["trials"]
+                    if t.get("stopped")],
         "points": [{"trial_id": str(t["trial_id"]), "score": score(t, name),
                     "params": _size(t, "params"), "bytes": _size(t, "bytes")} for t in best],
     }
@@ -261,6 +264,8 @@ def format_report(report: dict) -> str:
     parts = [_header(report), _leaderboard(report)]
     if report["leaderboard"]:
         parts += [_choice_table(report), _front_line(report)]
+    if report.get("stopped"):
+        parts.append(_stopped(report["stopped"]))
     if report["failed"]:
         parts.append(_failures(report["failed"]))
     return "\n\n".join(parts)
@@ -421,6 +426,12 @@ def _failures(failed: list[dict]) -> str:
     lines = [f"  {f['trial_id']}  {f['status']}"
              + (f": {_one_line(f['reason'])}" if f.get("reason") else "") for f in failed]
     return "trials without a result:\n" + "\n".join(lines)
+
+
+def _stopped(stopped: list[dict]) -> str:
+    lines = [f"  {s['trial_id']}  {s['stopped']} in epoch {s['stopped_epoch']}"
+             + (f": {_one_line(s['reason'])}" if s.get("reason") else "") for s in stopped]
+    return "trials stopped early:\n" + "\n".join(lines)
 
 
 def _one_line(text: str, width: int = 100) -> str:

@@ -63,6 +63,7 @@ class Settings:
     max_bytes: int | None = None
     max_flops: int | None = None
     keep: int = 3
+    stop_early: str = "median"
     overwrite: bool = False
     extend: bool = False  # allow `guard.EXTENDABLE` settings to differ from the recorded ones
     verbose: bool = False
@@ -87,6 +88,7 @@ class RecordedSettings(TypedDict):
     max_bytes: int | None
     max_flops: int | None
     keep: int
+    stop_early: str
 
 
 class Header(TypedDict):
@@ -108,7 +110,7 @@ class TrialRow(TypedDict):
     """One trial of results.json (docs/search.md describes each field)."""
 
     trial_id: str
-    status: str                     # COMPLETED, DUPLICATE, INVALID, FAILED or RUNNING
+    status: str  # COMPLETED, STOPPED, DIVERGED, DUPLICATE, INVALID, FAILED, RUNNING
     choices: dict[str, Any]         # the active hyperparameters by name
     params: int | None
     bytes: int | None
@@ -119,8 +121,10 @@ class TrialRow(TypedDict):
     epochs: int | None
     seconds: float | None
     model: str | None               # `models/trial_ID.keras` while the model is kept
-    reason: str | None              # why an INVALID or FAILED trial has no result
-    continues: str | None           # Hyperband: the trial whose training this one continues
+    reason: str | None              # why a trial has no result, or stopped early
+    stopped: str | None             # the rule that stopped it early (stopping.py)
+    stopped_epoch: int | None       # the epoch (1-based) in which it stopped
+    continues: str | None           # Hyperband, ASHA: the trial whose training this continues
     identity: str | None            # the architecture's hash with its training settings
     duplicate_of: str | None        # the trial that trained this architecture (not trained)
 
@@ -145,10 +149,11 @@ class TrialRecord(TypedDict, total=False):
     test: dict[str, float] | None
     identity: str
     duplicate_of: str
+    stop: dict | None               # `stopping.Verdict`: rule, epoch, reason
 
 
 CSV_COLUMNS = ("trial_id", "status", "score", "params", "bytes", "flops", "epochs", "seconds",
-               "identity", "duplicate_of")
+               "stopped", "stopped_epoch", "identity", "duplicate_of")
 
 
 # ---------------------------------------------------------------- writing
@@ -210,8 +215,10 @@ class Results:
         return json.loads(path.read_text()) if path.exists() else {}
 
     def update(self, trial_id: str, **fields) -> None:
-        _write_atomic(self._record_path(trial_id),
-                      json.dumps({**self.record(trial_id), **fields}, indent=1))
+        update_record(self._record_path(trial_id), **fields)
+
+    def record_path(self, trial_id: str) -> Path:
+        return self._record_path(trial_id)
 
     def begin(self, trial_id: str) -> None:
         self._started[trial_id] = time.perf_counter()
@@ -257,7 +264,7 @@ class Results:
         trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
         out = ResultsFile(**self.header(), trials=[self.row(tuner, t) for t in trials],
                           rejected=self.rejected())
-        _write_atomic(self.dir / RESULTS_JSON, json.dumps(out, indent=1))
+        _write_atomic(self.dir / RESULTS_JSON, strict_json(out, indent=1))
         _write_atomic(self.dir / RESULTS_CSV, self.csv(out["trials"]))
         return out
 
@@ -265,7 +272,11 @@ class Results:
         """A Keras Tuner trial, with archc's record of it, as a row of results.json."""
         rec = self.record(trial.trial_id)
         status, reason = trial.status, rec.get("reason")
-        if status == "FAILED" and not reason:
+        stop = rec.get("stop") if status in ("COMPLETED", "FAILED") else None
+        if stop:
+            status = "DIVERGED" if stop["rule"] == "diverged" else "STOPPED"
+            reason = stop["reason"]
+        elif status == "FAILED" and not reason:
             reason = _last_line(trial.message)
         elif status == "FAILED":
             status = "INVALID"  # rejected before training
@@ -281,6 +292,7 @@ class Results:
             metrics=metrics, test=rec.get("test"), score=_float(trial.score),
             epochs=rec.get("epochs"), seconds=rec.get("seconds"),
             model=f"{MODELS}/{model.name}" if model.exists() else None, reason=reason,
+            stopped=stop and stop["rule"], stopped_epoch=stop and stop["epoch"],
             continues=trial.hyperparameters.values.get("tuner/trial_id"),
             identity=rec.get("identity"), duplicate_of=rec.get("duplicate_of"))
 
@@ -301,14 +313,40 @@ class Results:
 
 def append_epoch(path: Path, epoch: int, logs: dict) -> None:
     """Add a finished epoch's logs to a trial's epoch log, on a line of its own even after a
-    line cut short by a kill or a full disk."""
+    line cut short by a kill or a full disk (a non-finite value as null)."""
     with open(path, "ab+") as f:  # appends go to the end wherever the file is read
         end = f.seek(0, os.SEEK_END)
         if end:
             f.seek(end - 1)
             if f.read(1) != b"\n":
                 f.write(b"\n")
-        f.write((json.dumps({"epoch": epoch, **logs}) + "\n").encode())
+        f.write((strict_json({"epoch": epoch, **logs}) + "\n").encode())
+
+
+def update_record(path, **fields) -> None:
+    """Set fields of a trial's record (`TrialRecord`), given the record's path."""
+    path = Path(path)
+    old = json.loads(path.read_text()) if path.exists() else {}
+    _write_atomic(path, strict_json({**old, **fields}, indent=1))
+
+
+def strict_json(value, **kwargs) -> str:
+    """JSON that strict parsers read: NaN and the infinities become null.
+
+    >>> strict_json({"loss": float("nan"), "acc": [0.5, float("inf")]})
+    '{"loss": null, "acc": [0.5, null]}'
+    """
+    return json.dumps(_finite(value), allow_nan=False, **kwargs)
+
+
+def _finite(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
 
 
 def read_epochs(path) -> dict[int, dict]:

@@ -1,7 +1,7 @@
 """A template's search as a Keras Tuner tuner: a hypermodel trained on a dataset, and what archc
 adds to a tuner (candidates checked by the compiler before Keras builds them, early stopping,
-backups and epoch logs, the results directory rewritten and one line printed per trial, the best
-models kept and tested).
+hopeless trials stopped (`stopping.py`), backups and epoch logs, the results directory
+rewritten and one line printed per epoch and per trial, the best models kept and tested).
 
 `make_tuner` makes the tuner of a `tuners.TUNERS` entry. TensorFlow is imported here at module
 level: the CLI imports the search lazily.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
+import math
 
 import keras
 import keras_tuner as kt
@@ -23,7 +24,7 @@ from ..graph import Constraint
 from ..graph import TemplateGraph as Template
 from ..hypermodel import ArchHyperModel, Rejected, reason
 from ..resolve import Architecture, check_budget, resolve
-from . import progress
+from . import progress, stopping
 from .candidates import Duplicates, admit_candidates
 from .checkpoints import SafeBackupAndRestore
 from .errors import SearchError
@@ -72,7 +73,11 @@ class SearchHyperModel(ArchHyperModel):
 
     def fit(self, hp, model, *args, callbacks=(), **kwargs):
         """Train on the data; return each metric's best value over all the trial's epochs
-        (those before a restart included: `EpochLog`) and the model's cost."""
+        (those before a restart included: `EpochLog`) and the model's cost.
+
+        Raises:
+            FailedTrialError: the loss became non-finite (`stopping.StopHopeless`).
+        """
         arch = resolve(self.template, self.values(hp))
         batch_size = _batch_size(arch)
         # Fresh pipelines (over the data set's cached arrays): a trial's batches then follow
@@ -80,6 +85,9 @@ class SearchHyperModel(ArchHyperModel):
         train = self.dataset.pipeline("train", batch_size)
         model.fit(train, *args, callbacks=callbacks, shuffle=False,
                   validation_data=self.dataset.pipeline("validation", batch_size), **kwargs)
+        stop = next((c for c in callbacks if isinstance(c, stopping.StopHopeless)), None)
+        if stop is not None and stop.stopper.verdict is not None:
+            _unless_diverged(stop.stopper.verdict.record())
         log = next(c for c in callbacks if isinstance(c, EpochLog))
         return {**best_metrics(log.epochs), **arch.cost()}
 
@@ -109,10 +117,12 @@ def direction(metric: str) -> str:
 
 
 def best_metrics(epochs: dict) -> dict:
-    """{metric: its best value over the epochs} (max or min by the metric's name)."""
+    """{metric: its best finite value over the epochs} (max or min by the metric's name)."""
     out: dict = {}
     for logs in epochs.values():
         for name, value in logs.items():
+            if value is None or not math.isfinite(value):
+                continue
             better = max if direction(name) == "max" else min
             out[name] = value if name not in out else better(out[name], value)
     return out
@@ -148,9 +158,9 @@ class DiskFullInTrial(kt.errors.FatalError):
 
 class _SearchTuner:
     """What archc adds to a Keras Tuner tuner (a mixin, placed before the tuner class):
-    candidates checked before they are built, per-trial early stopping, backups and epoch
-    logs, the session cleared between trials, results written and one line printed per
-    trial, the best models kept."""
+    candidates checked before they are built, per-trial early stopping, hopeless trials
+    stopped, backups and epoch logs, the session cleared between trials, results written and
+    one line printed per epoch and per trial, the best models kept."""
 
     def __init__(self, *args, results: Results, log=print, trial_seed: int | None = None,
                  **kwargs):
@@ -162,6 +172,7 @@ class _SearchTuner:
         self._gradients: set = set()
         self.duplicates = Duplicates()
         self._repeats = 0  # duplicates in a row
+        self.clock = progress.Clock()
         super().__init__(*args, **kwargs)
         admit_candidates(self.oracle, self.hypermodel.candidate, results.reject)
         self._recall_trials()
@@ -183,6 +194,7 @@ class _SearchTuner:
         gc.freeze()
         self.oracle.verbose = 0  # Keras Tuner's banners; archc prints one line per trial
         kt_config.DEBUG = self.results.settings.verbose  # its tracebacks of failed trials
+        self.clock = progress.Clock()
         super().on_search_begin()
 
     def on_search_end(self):
@@ -206,6 +218,7 @@ class _SearchTuner:
     def on_trial_begin(self, trial):
         super().on_trial_begin(trial)
         self._gradients = set(_gradient_registry())
+        self.clock.trial_begins()
         self.results.begin(trial.trial_id)
         self.results.write(self)
 
@@ -218,6 +231,9 @@ class _SearchTuner:
             raise
         key = Duplicates.key(arch, hp)
         self.results.update(trial.trial_id, **arch.cost(), identity=key)
+        stop = self.results.record(trial.trial_id).get("stop")
+        if stop:  # stopped before the search was interrupted: it stays stopped
+            return self._stopped_before(trial, stop, arch)
         original = self._original(key, trial.trial_id)
         if original is not None:
             return self._repeat(trial, original)
@@ -252,6 +268,13 @@ class _SearchTuner:
         metrics = self.oracle.get_trial(original).metrics
         return {name: metrics.get_best_value(name) for name in metrics.metrics}
 
+    def _stopped_before(self, trial, stop: dict, arch: Architecture) -> dict:
+        """The metrics a stopped trial logged before an interruption, without training."""
+        _unless_diverged(stop)
+        self._model = self._try_build(trial.hyperparameters)  # `_keep_best` loads its weights
+        return {**best_metrics(read_epochs(self.results.epoch_log(trial.trial_id))),
+                **arch.cost()}
+
     def _callbacks(self, trial) -> list:
         objective = self.oracle.objective
         backup = self.results.checkpoint_dir(trial.trial_id)
@@ -260,7 +283,42 @@ class _SearchTuner:
         if objective.name not in COSTS:
             out.append(keras.callbacks.EarlyStopping(
                 objective.name, patience=self.results.settings.patience, mode=objective.direction))
+        out.append(stopping.StopHopeless(self._stopper(trial),
+                                         self.results.record_path(trial.trial_id)))
         return out
+
+    def _stopper(self, trial) -> stopping.Stopper:
+        """The stopping rules for `trial`: the finished trials' curves of the objective, the
+        trial's own earlier epochs (and those of the trial it continues), read from the results
+        directory, so that a resumed search decides as an uninterrupted one."""
+        objective, trials = self.oracle.objective, self.oracle.trials.values()
+        parents = {t.trial_id: t.hyperparameters.values.get("tuner/trial_id") for t in trials}
+
+        def history(trial_id):
+            return stopping.lineage(trial_id, parents,
+                                    lambda t: read_epochs(self.results.epoch_log(t)))
+
+        peers = [stopping.curve(history(t.trial_id), objective.name) for t in trials
+                 if t.status == "COMPLETED" and t.trial_id != trial.trial_id]
+        data = self.hypermodel.dataset
+        return stopping.Stopper(
+            self.results.settings.stop_early,
+            classes=data.classes if data.task == "classification" else None,
+            objective=None if objective.name in COSTS else objective.name,
+            direction=objective.direction, peers=peers, history=history(trial.trial_id))
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        """One line per epoch (Keras prints its own with -v)."""
+        super().on_epoch_end(trial, model, epoch, logs=logs)
+        self.clock.epoch_ends()
+        settings = self.results.settings
+        if settings.verbose:
+            return
+        epochs = trial.hyperparameters.values.get("tuner/epochs", settings.epochs)
+        eta = self.clock.eta(epochs - epoch - 1, settings.trials - len(self.oracle.trials),
+                             settings.epochs)
+        self.log(progress.epoch_line(trial.trial_id, epoch, epochs, logs or {},
+                                     self.oracle.objective.name, self.clock.trial_seconds(), eta))
 
     def _try_build(self, hp):
         self._model = None  # before Keras Tuner clears the session
@@ -270,6 +328,7 @@ class _SearchTuner:
     def on_trial_end(self, trial):
         super().on_trial_end(trial)  # the oracle scores and saves the trial
         ended = self.oracle.get_trial(trial.trial_id)
+        self.clock.trial_ends()
         self.results.finish(ended.trial_id)
         if ended.status == "COMPLETED":
             self._keep_best(ended)
@@ -295,6 +354,13 @@ class _SearchTuner:
         if self._crashes >= MAX_CRASHES:
             raise SearchError(f"{MAX_CRASHES} trials in a row failed; the last: {row['reason']}",
                               hint="rerun with --debug -v to see the training output")
+
+
+def _unless_diverged(stop: dict | None) -> None:
+    """Raises FailedTrialError for a diverged trial: Keras Tuner then never scores it, keeps
+    its model or counts it among the best."""
+    if stop and stop["rule"] == "diverged":
+        raise kt.errors.FailedTrialError(stop["reason"])
 
 
 def _gradient_registry() -> dict:

@@ -5,7 +5,7 @@ Imports neither TensorFlow nor Keras Tuner (the CLI lists the names for every co
 oracle's module is imported when the oracle is made.
 
     >>> list(TUNERS)
-    ['random', 'hyperband', 'bayesian', 'grid', 'evolution']
+    ['random', 'hyperband', 'asha', 'bayesian', 'grid', 'evolution']
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class Tuner:
         description: one line for `--help`.
         oracle: makes its oracle from the settings and Keras Tuner's arguments common to all
             oracles (objective, seed, max_consecutive_failed_trials).
-        continues_trials: a trial may go on from an earlier trial's checkpoint (Hyperband):
+        continues_trials: a trial may go on from an earlier trial's checkpoint (Hyperband, ASHA):
             the search then runs Keras Tuner's `Hyperband` tuner, which does that.
     """
 
@@ -47,6 +47,13 @@ def _hyperband(settings: Settings, **common):
                                         hyperband_iterations=None, **common)
     oracle.max_trials = settings.trials  # Hyperband's oracle has no max_trials argument
     return oracle
+
+
+def _asha(settings: Settings, **common):
+    from .oracles import AshaOracle
+
+    return AshaOracle(max_trials=settings.trials, max_epochs=settings.epochs, min_epochs=1,
+                      factor=3, **common)
 
 
 def _bayesian(settings: Settings, **common):
@@ -74,6 +81,8 @@ TUNERS: dict[str, Tuner] = {
     "random": Tuner("random search (the default)", _random),
     "hyperband": Tuner("Hyperband: max_epochs = --epochs, factor 3", _hyperband,
                        continues_trials=True),
+    "asha": Tuner("asynchronous successive halving: rungs of 1, 3, 9, ... epochs up to "
+                  "--epochs, the top third of a rung promoted", _asha, continues_trials=True),
     "bayesian": Tuner("Bayesian optimisation, the paper's settings (alpha 0.001, beta 2.6, "
                       "2 initial points)", _bayesian),
     "grid": Tuner("every active configuration once (a finite space)", _grid),
