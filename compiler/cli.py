@@ -24,6 +24,7 @@ from .space import describe, format_table
 from .text import plural
 
 EXIT_OK, EXIT_TEMPLATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
+SPACE_ENUMERATION = 500  # `archc space` stays a quick listing: ~5 ms a configuration
 
 
 class UsageError(Exception):
@@ -116,7 +117,9 @@ def _summary_line(name: str, s: dict) -> str:
 def cmd_space(args) -> int:
     template = pipeline.load(args.file, parse_assignments(args.set))
     description = describe(template)
-    found = survey(template)
+    if args.enumerate < 0:
+        raise UsageError(f"--enumerate takes a number >= 0, found {args.enumerate}")
+    found = survey(template, limit=args.enumerate)
     if args.json:
         print(json.dumps({**description, "architectures": found.as_json()}, indent=2))
     else:
@@ -132,7 +135,8 @@ def format_survey(found) -> str:
     elif found.distinct is None:
         head = "infinitely many architectures (continuous floats)"
     else:
-        head = f"at most {found.distinct:,} distinct architectures (too many to enumerate)"
+        head = (f"at most {found.distinct:,} distinct architectures (more configurations than "
+                "--enumerate: sampled)")
     if found.infeasible:
         head += f"; {plural(found.infeasible, 'configuration')} infeasible or over budget"
     where = "over the space" if found.exact else f"over {SAMPLES} random samples"
@@ -341,6 +345,10 @@ def build_parser() -> argparse.ArgumentParser:
     space.add_argument("file", metavar="FILE")
     space.add_argument("--json", action="store_true", help="print one JSON object")
     space.add_argument("--set", action="append", metavar="NAME=VALUE", help="set a param")
+    space.add_argument("--enumerate", type=int, default=SPACE_ENUMERATION, metavar="N",
+                       help="resolve every configuration of a space of at most N for exact "
+                            f"counts of distinct architectures and cost ranges (default "
+                            f"{SPACE_ENUMERATION}; larger spaces are sampled)")
     space.set_defaults(run=cmd_space)
 
     comp = sub.add_parser("compile", help="build one model: defaults, --set values or --sample")

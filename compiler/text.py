@@ -53,5 +53,5 @@ def declared_shape(dims) -> str:
 
 
 def plural(n: int, noun: str) -> str:
-    """`1 trial`, `3 trials`."""
-    return f"{n} {noun}{'s' * (n != 1)}"
+    """`1 trial`, `3 trials`, `2,016 configurations`."""
+    return f"{n:,} {noun}{'s' * (n != 1)}"
