@@ -91,13 +91,14 @@ def find(name: str | Path) -> Path:
     return path
 
 
-def read(path_or_name: str | Path) -> Loaded:
-    """A template file found (`find`) and parsed with the files it imports."""
-    return load_source(find(path_or_name))
+def read(path_or_name: str | Path, import_path=()) -> Loaded:
+    """A template file found (`find`) and parsed with the files it imports; `import_path`:
+    folders imports may name files in besides the template's own and the bundled ones."""
+    return load_source(find(path_or_name), tuple(import_path))
 
 
 def load(path_or_name: str | Path | Loaded, params: dict | None = None,
-         inputs: dict[str, tuple] | None = None) -> Template:
+         inputs: dict[str, tuple] | None = None, import_path=()) -> Template:
     """A checked template from a file path, a bundled template's name, or a source already
     `read`.
 
@@ -105,18 +106,21 @@ def load(path_or_name: str | Path | Loaded, params: dict | None = None,
         path_or_name: `templates/x.arch`, or a bundled name such as `squeezenet_se_auto`.
         params: values for the template's `param`s (e.g. `{"classes": 10}`).
         inputs: input shapes overriding the declared ones (e.g. `{"image": (64, 64, 3)}`).
+        import_path: folders that imports may name files in, besides the template's folder
+            and the bundled templates (docs/language.md, "The import path").
     Raises:
         ArchError, ArchErrors: the template has faults.
     """
-    source = path_or_name if isinstance(path_or_name, Loaded) else read(path_or_name)
+    source = path_or_name if isinstance(path_or_name, Loaded) else read(path_or_name, import_path)
     return expand(source, params, inputs)
 
 
 def load_with_settings(path_or_name: str | Path, settings: dict,
-                       inputs: dict[str, tuple] | None = None) -> tuple[Template, dict]:
+                       inputs: dict[str, tuple] | None = None,
+                       import_path=()) -> tuple[Template, dict]:
     """The template with the params among `settings` (`--set NAME=VALUE`), and the rest of
     `settings`: hyperparameter values. The file is parsed once."""
-    source = read(path_or_name)
+    source = read(path_or_name, import_path)
     params, hp_values = split(param_names(source), settings)
     return expand(source, params, inputs), hp_values
 
