@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import math
 import os
 import sys
 import tempfile
@@ -43,6 +44,8 @@ def parse_assignments(items: list[str] | None) -> dict[str, object]:
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
             raise UsageError(f"--set {name.strip()}=...: {len(raw.strip()):,} digits, integers "
                              "are limited to 2**63 - 1")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"--set {name.strip()}={raw.strip()}: expected a finite number")
         out[name.strip()] = value
     return out
 

@@ -18,11 +18,12 @@ Stages, each in its own module: `imports.load` (`parse.parse_file` per file) ->
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from . import ast
-from .diagnostics import ArchError
+from .diagnostics import ArchError, SourcePos
 from .graph import TemplateGraph, build_graph
 from .hyper import show_condition
 from .imports import Loaded, templates_dir
@@ -94,7 +95,9 @@ def find(name: str | Path) -> Path:
 def read(path_or_name: str | Path, import_path=()) -> Loaded:
     """A template file found (`find`) and parsed with the files it imports; `import_path`:
     folders imports may name files in besides the template's own and the bundled ones."""
-    return load_source(find(path_or_name), tuple(import_path))
+    path = find(path_or_name)
+    with recursion_guard(path):
+        return load_source(path, tuple(import_path))
 
 
 def load(path_or_name: str | Path | Loaded, params: dict | None = None,
@@ -128,9 +131,21 @@ def load_with_settings(path_or_name: str | Path, settings: dict,
 def expand(source: Loaded, params: dict | None = None,
            inputs: dict[str, tuple] | None = None) -> Template:
     """A loaded source expanded and checked (graph.py) into a public Template."""
-    graph = build_graph(source, params, inputs)
+    with recursion_guard(source.main.path):
+        graph = build_graph(source, params, inputs)
     return Template(**{f.name: getattr(graph, f.name) for f in fields(TemplateGraph)},
                     source=source, given=(dict(params or {}), dict(inputs or {})))
+
+
+@contextmanager
+def recursion_guard(path):
+    """Python's RecursionError, should some walk still pass the parser's nesting limit, as a
+    whole-file ArchError: never an internal error."""
+    try:
+        yield
+    except RecursionError:
+        raise ArchError("nested too deeply to compile", SourcePos(str(path), 0, 0),
+                        "split deep expressions or structures, or use blocks") from None
 
 
 def param_names(source: Loaded) -> set[str]:

@@ -16,7 +16,14 @@ from pathlib import Path
 import networkx as nx
 
 from . import arguments, ops, shapes
-from .diagnostics import ArchError, RangeError, ShapeMismatch, UnknownName, did_you_mean
+from .diagnostics import (
+    ArchError,
+    RangeError,
+    ShapeMismatch,
+    UnknownName,
+    clip,
+    did_you_mean,
+)
 from .graph import TemplateGraph
 from .hyper import holds
 from .kinds import Hp, Node
@@ -100,6 +107,12 @@ def active_values(template: TemplateGraph, values=None) -> dict[str, object]:
 
 def _checked_value(hp, value):
     domain = hp.domain()
+    if isinstance(domain, range):  # an int range: tested, never listed (int(1, 10**18))
+        if isinstance(value, int) and not isinstance(value, bool) and value in domain:
+            return value
+        step = f" by {domain.step}" if domain.step != 1 else ""
+        raise RangeError(f"{hp.name} = {clip(repr(value), 40)} is not one of its values "
+                         f"({hp.min}..{hp.max}{step})", None)
     if hp.kind == Hp.FLOAT and isinstance(value, int | float) and not isinstance(value, bool):
         value = float(value)
         if hp.min <= value <= hp.max:
@@ -112,7 +125,7 @@ def _checked_value(hp, value):
                 return d
             if isinstance(d, str) and str(value) == d:
                 return d
-    allowed = ", ".join(map(str, domain)) if domain else f"{hp.min}..{hp.max}"
+    allowed = clip(", ".join(map(str, domain)), 200) if domain else f"{hp.min}..{hp.max}"
     raise RangeError(f"{hp.name} = {value!r} is not one of its values ({allowed})", None)
 
 

@@ -337,3 +337,14 @@ def test_fuzz_front_end_and_cli(tmp_path, data):
     assert rc in (0, 1, 2), err
     if rc:
         assert located(err), err
+
+
+def test_set_values_are_bounded_and_never_listed(tmp_path):
+    # before: a value outside int(1, 10**18) listed all its values (a hang); `--set x=nan`
+    # and a 100-digit `--set` went through
+    path = _write(tmp_path, graph("dense(int(1, 10**18, default=4))"))
+    rc, _, err = _cli(["dot", str(path), "--set", "dense/units=0"])
+    assert rc == 1 and "(1..1000000000000000000)" in err
+    for value in ("nan", "1e400", "9" * 100):
+        rc, _, err = _cli(["dot", str(path), "--set", f"dense/units={value}"])
+        assert rc == 2 and err.startswith("archc: error: --set dense/units="), err

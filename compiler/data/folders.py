@@ -105,7 +105,7 @@ def read_image(path: Path, size: tuple | None = None, channels: int | None = Non
     return img
 
 
-MAX_IMAGE_PIXELS = 2**26  # 64 megapixels: a larger image is skipped (docs/search.md)
+MAX_IMAGE_PIXELS = 2**26  # 64 megapixels: a larger image is skipped (docs/search.md, folder:)
 
 
 def header_pixels(path: Path) -> int:
