@@ -174,7 +174,7 @@ class Reader:
     def report(self, notes: list[str], spec: str) -> None:
         what = "arrays" if self.kind == "array" else "images"
         if self.bad:
-            warn(notes, f"{spec}: skipped {len(self.bad)} unreadable or oversized {what}: "
+            warn(notes, f"{spec}: skipped {len(self.bad)} unreadable {what}: "
                         f"{_shown(self.bad)}")
         if self.mismatched:
             warn(notes, f"{spec}: skipped {len(self.mismatched)} arrays whose shape is not "
