@@ -144,7 +144,10 @@ def cmd_compile(args) -> int:
     model = lower(arch)
     summary = pipeline.compile_summary(arch, model)
     if args.output:
-        summary["file"], summary["file_bytes"] = save_model(model, args.output)
+        try:
+            summary["file"], summary["file_bytes"] = save_model(model, args.output)
+        except OSError as exc:  # checked before the work, yet a disk can fill up meanwhile
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
