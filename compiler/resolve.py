@@ -105,14 +105,19 @@ def active_values(template: TemplateGraph, values=None) -> dict[str, object]:
     return chosen
 
 
+MAX_LISTED = 20  # values of an int range a message lists; a longer one is shown as low..high
+
+
 def _checked_value(hp, value):
     domain = hp.domain()
     if isinstance(domain, range):  # an int range: tested, never listed (int(1, 10**18))
         if isinstance(value, int) and not isinstance(value, bool) and value in domain:
             return value
         step = f" by {domain.step}" if domain.step != 1 else ""
+        allowed = (", ".join(map(str, domain)) if len(domain) <= MAX_LISTED
+                   else f"{hp.min}..{hp.max}{step}")
         raise RangeError(f"{hp.name} = {clip(repr(value), 40)} is not one of its values "
-                         f"({hp.min}..{hp.max}{step})", None)
+                         f"({allowed})", None)
     if hp.kind == Hp.FLOAT and isinstance(value, int | float) and not isinstance(value, bool):
         value = float(value)
         if hp.min <= value <= hp.max:
