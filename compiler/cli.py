@@ -7,8 +7,12 @@ Exit codes: 0 valid, 1 template errors, 2 command-line misuse, 70 internal error
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
+import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -22,6 +26,7 @@ from .search.results import Settings
 from .search.tuners import TUNERS
 from .space import describe, format_table
 from .text import plural
+from .values import MAX_INT
 
 EXIT_OK, EXIT_TEMPLATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 SPACE_ENUMERATION = 500  # `archc space` stays a quick listing: ~5 ms a configuration
@@ -38,7 +43,13 @@ def parse_assignments(items: list[str] | None) -> dict[str, object]:
         name, sep, raw = item.partition("=")
         if not sep or not name:
             raise UsageError(f"expected NAME=VALUE, found '{item}'")
-        out[name.strip()] = _scalar(raw.strip())
+        value = _scalar(raw.strip())
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise UsageError(f"--set {name.strip()}=...: {len(raw.strip()):,} digits, integers "
+                             "are limited to 2**63 - 1")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise UsageError(f"--set {name.strip()}={raw.strip()}: expected a finite number")
+        out[name.strip()] = value
     return out
 
 
@@ -88,7 +99,7 @@ def cmd_check(args) -> int:
     results, failed = [], False
     for name in args.files:
         try:
-            template = pipeline.load(name, params)
+            template = pipeline.load(name, params, import_path=args.import_path)
             pipeline.check_defaults(template)
         except (ArchError, ArchErrors) as exc:
             failed = True
@@ -115,7 +126,8 @@ def _summary_line(name: str, s: dict) -> str:
 
 
 def cmd_space(args) -> int:
-    template = pipeline.load(args.file, parse_assignments(args.set))
+    template = pipeline.load(args.file, parse_assignments(args.set),
+                             import_path=args.import_path)
     description = describe(template)
     if args.enumerate < 0:
         raise UsageError(f"--enumerate takes a number >= 0, found {args.enumerate}")
@@ -149,13 +161,18 @@ def format_survey(found) -> str:
 def cmd_compile(args) -> int:
     from .lower import lower
 
+    if args.output:
+        check_output(args.output, (".keras", ".tflite"))
     template, hp_values = pipeline.load_with_settings(
-        args.file, parse_assignments(args.set), parse_inputs(args.input))
+        args.file, parse_assignments(args.set), parse_inputs(args.input), args.import_path)
     arch = choose(template, hp_values, args.sample)
     model = lower(arch)
     summary = pipeline.compile_summary(arch, model)
     if args.output:
-        summary["file"], summary["file_bytes"] = save_model(model, args.output)
+        try:
+            summary["file"], summary["file_bytes"] = save_model(model, args.output)
+        except OSError as exc:  # checked before the work, yet a disk can fill up meanwhile
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     if args.json:
         print(json.dumps(summary, indent=2, default=str))
     else:
@@ -200,9 +217,30 @@ def save_model(model, path: str) -> tuple[str, int]:
     return str(out), out.stat().st_size
 
 
-def cmd_search(args) -> int:
-    import os
+def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
+    """Before any work: `path` can be written (its folder exists and takes a new file, and it
+    is not a folder itself).
 
+    Raises:
+        UsageError: it cannot, with the reason.
+    """
+    out = Path(path)
+    if suffixes and out.suffix not in suffixes:
+        raise UsageError(f"-o takes a {' or '.join(suffixes)} file, found '{path}'")
+    folder = out.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise UsageError(f"cannot write {path}: {folder} {what}")
+    if out.is_dir():
+        raise UsageError(f"cannot write {path}: it is a folder")
+    try:  # a trial file proves what permission bits cannot (/proc, a read-only mount)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".archc-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def cmd_search(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
     from .search.run import search
 
@@ -215,8 +253,9 @@ def cmd_search(args) -> int:
                         max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
                         stop_early=args.stop_early, overwrite=args.overwrite,
                         extend=args.extend, verbose=args.verbose)
+    template = pipeline.read(args.file, args.import_path) if args.import_path else args.file
     try:
-        search(args.file, args.data, args.dir, settings,
+        search(template, args.data, args.dir, settings,
                log=lambda line: print(line, flush=True))
     except KeyboardInterrupt:
         print(f"interrupted: rerun the same command to resume the search in {args.dir}",
@@ -226,7 +265,6 @@ def cmd_search(args) -> int:
 
 
 def cmd_landmarks(args) -> int:
-    import os
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # MediaPipe imports TensorFlow
     os.environ.setdefault("GLOG_minloglevel", "2")      # MediaPipe's own C++ log lines
@@ -240,10 +278,15 @@ def cmd_landmarks(args) -> int:
 
 
 def cmd_dot(args) -> int:
+    if args.output:
+        check_output(args.output)
     text = _trial_dot(args) if args.trial else _template_dot(args)
     data = text.encode() if args.format == "dot" else render_format(text, args.format)
     if args.output:
-        Path(args.output).write_bytes(data)
+        try:
+            Path(args.output).write_bytes(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     elif args.format == "dot":
         sys.stdout.write(text)
     else:
@@ -255,7 +298,8 @@ def _template_dot(args) -> str:
     """The template, or with --set/--sample one of its architectures."""
     if args.file is None:
         raise UsageError("dot needs a template FILE, or --trial DIR ID")
-    template, hp_values = pipeline.load_with_settings(args.file, parse_assignments(args.set))
+    template, hp_values = pipeline.load_with_settings(args.file, parse_assignments(args.set),
+                                                      import_path=args.import_path)
     if hp_values or args.sample is not None:
         return architecture_to_dot(choose(template, hp_values, args.sample))
     return to_dot(template)
@@ -330,6 +374,12 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
+def _import_path_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--import-path", action="append", default=[], metavar="DIR",
+                        help="a folder that imports may name files in, besides the template's "
+                             "own and the bundled templates (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="archc", description="Architecture templates for Keras.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
@@ -339,6 +389,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     check.add_argument("--set", action="append", metavar="NAME=VALUE", help="set a param")
+    _import_path_option(check)
     check.set_defaults(run=cmd_check)
 
     space = sub.add_parser("space", help="list the hyperparameters and count configurations")
@@ -349,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="resolve every configuration of a space of at most N for exact "
                             f"counts of distinct architectures and cost ranges (default "
                             f"{SPACE_ENUMERATION}; larger spaces are sampled)")
+    _import_path_option(space)
     space.set_defaults(run=cmd_space)
 
     comp = sub.add_parser("compile", help="build one model: defaults, --set values or --sample")
@@ -360,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
                       help="override an input's shape")
     comp.add_argument("-o", "--output", metavar="OUT", help="write OUT.keras or OUT.tflite")
     comp.add_argument("--json", action="store_true", help="print one JSON object")
+    _import_path_option(comp)
     comp.set_defaults(run=cmd_compile)
 
     srch = sub.add_parser("search", help="search a template's space on data with Keras Tuner; "
@@ -400,6 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "must match the recorded ones)")
     srch.add_argument("-v", "--verbose", action="store_true",
                       help="show Keras's per-epoch output and failed trials' tracebacks")
+    _import_path_option(srch)
     srch.set_defaults(run=cmd_search)
 
     marks = sub.add_parser("landmarks", help="MediaPipe Face Mesh over an image folder: "
@@ -424,6 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
     dot.add_argument("--trial", nargs=2, metavar=("DIR", "ID"),
                      help="draw trial ID of the search in DIR; with FILE, FILE with that "
                           "trial's path highlighted")
+    _import_path_option(dot)
     dot.set_defaults(run=cmd_dot)
 
     frz = sub.add_parser("freeze", help="one architecture (a trial of a search, or a template "
@@ -449,7 +504,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _ClosedSafe:
+    """A stream whose reader may go away (`archc check x 2>&1 | head -1`): once a write finds
+    the pipe closed, the rest of the output is dropped, so that the command still finishes
+    and exits with its own status instead of a BrokenPipeError's."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._drop()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._drop()
+
+    def _drop(self) -> None:
+        """Point the file descriptor at /dev/null: the interpreter's last flush then finds
+        nothing to complain about."""
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
+        self._stream = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    streams = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _ClosedSafe(sys.stdout), _ClosedSafe(sys.stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = streams
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -460,8 +562,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"archc: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:
-        return EXIT_OK
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if args.debug:
             traceback.print_exc()

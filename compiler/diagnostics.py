@@ -100,24 +100,37 @@ def did_you_mean(name: str, candidates) -> str | None:
 
 def render(error: ArchError, sources: dict[str, str] | None = None) -> str:
     """`FILE:LINE:COL: error: MESSAGE`, the source line, a caret under the column, the hint."""
-    pos = error.pos
+    pos, message = error.pos, clip(error.message)
     if pos is None:
-        lines = [f"error: {error.message}"]
+        lines = [f"error: {message}"]
     elif pos.line == 0:
-        lines = [f"{pos.file}: {error.kind}: {error.message}"]
+        lines = [f"{pos.file}: {error.kind}: {message}"]
     else:
-        lines = [f"{pos}: {error.kind}: {error.message}"]
+        lines = [f"{pos}: {error.kind}: {message}"]
         source_line = _source_line(pos, sources)
         if source_line is not None and _printable(source_line):
             shown, shifted = _window(source_line, pos)
             lines.append("    " + shown)
             lines.append("    " + _caret(shown, shifted))
     if error.hint:
-        lines.append(f"hint: {error.hint}")
+        lines.append(f"hint: {clip(error.hint)}")
     return "\n".join(lines)
 
 
 WINDOW = 100
+MAX_MESSAGE = 300  # characters of a message or hint shown: a 100 KB string is not echoed
+
+
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """`text`, or its start and end around a count of the characters left out.
+
+    >>> clip("x" * 1000, 20)
+    'xxxxxxxxxxxxxxx ... (980 characters) ... xxxxx'
+    """
+    if len(text) <= limit:
+        return text
+    head, tail = limit * 3 // 4, limit // 4
+    return f"{text[:head]} ... ({len(text) - head - tail:,} characters) ... {text[-tail:]}"
 
 
 def _printable(line: str) -> bool:
@@ -154,8 +167,12 @@ def lines_of(source: str) -> list[str]:
 
 
 def _source_line(pos: SourcePos, sources: dict[str, str] | None) -> str | None:
+    """The line at `pos`: from `sources`, else from the file if it is an `.arch` template.
+    Any other file (one named by a hostile import or results file) is never echoed."""
     text = (sources or {}).get(pos.file)
     if text is None:
+        if Path(pos.file).suffix != ".arch":
+            return None
         try:
             text = Path(pos.file).read_bytes().decode("utf-8")  # no newline translation
         except (OSError, UnicodeDecodeError, ValueError):

@@ -7,6 +7,8 @@ name hints; it reads and writes only the `ExpansionState` it is given.
 
 from __future__ import annotations
 
+import math
+
 from . import ast, ops
 from .diagnostics import (
     ArchError,
@@ -51,7 +53,9 @@ class ExpressionEvaluation:
         if isinstance(value, Sym):
             if value.op == "hp" and value.args[0] in self.state.hps:
                 spec = self.state.hps[value.args[0]]
-                domain = spec.domain() or ()
+                domain = spec.domain()
+                if domain is None:  # a continuous [min, max): its ends and default
+                    return [spec.min, math.nextafter(spec.max, spec.min), spec.default]
                 if len(domain) > MAX_DOMAIN_CHECKED:  # its ends and default stand for it
                     return [domain[0], domain[-1], spec.default]
                 return list(domain)
@@ -180,7 +184,7 @@ class ExpressionEvaluation:
                 raise ArgumentError(f"{e.func}() takes no keyword arguments", e.keywords[0].pos)
             try:
                 return combine("call", e.func, *args)
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
                 raise ArgumentError(f"{e.func}(): {exc}", e.pos) from None
         if self.is_layer(e.func):
             raise TypeMismatch(f"expected a value, found a call of layer '{e.func}'", e.pos,
@@ -284,6 +288,7 @@ class ExpressionEvaluation:
         step = kw.get("step", 1 if kind == Hp.INT else None)
         if step is not None and step <= 0:
             raise RangeError(f"expected a positive step, found {step}", e.pos)
+        _check_size(low, high, step, sampling, e.pos)
         default = kw.get("default", low)
         spec = HpSpec(name, kind, float(default) if kind == Hp.FLOAT else default, e.pos,
                       min=low if kind == Hp.INT else float(low),
@@ -298,7 +303,7 @@ class ExpressionEvaluation:
             raise ArgumentError(f"{kind}() takes a lower and an upper bound, found "
                                 f"{len(e.args)} positional arguments", e.pos,
                                 f"{kind}(1, 8, step=1, sampling=linear, default=1)")
-        low, high = (self.constant(a, env, "a bound") for a in e.args)
+        low, high = (self._bound(a, env) for a in e.args)
         kw = self._hp_keywords(e.keywords, ("step", "sampling", "default"), env)
         for v, a in ((low, e.args[0]), (high, e.args[1]), (kw.get("step"), e)):
             if v is not None and not _is_number(v, kind):
@@ -311,6 +316,14 @@ class ExpressionEvaluation:
             raise RangeError(f"empty range: {kind}({low}, {high}) has one value", e.pos,
                              "use the constant instead")
         return low, high, kw
+
+    def _bound(self, expr, env):
+        """A range's bound: a constant, or the error that stops the range's declaration."""
+        value = self._expr(expr, env, Scope(), (), False)
+        if isinstance(value, Sym | Tensor):
+            raise TypeMismatch(f"expected a constant for a bound, found {describe(value)}",
+                               expr.pos)
+        return value
 
     def declare(self, spec: HpSpec, scope: Scope) -> None:
         """Record an hp under the scope's condition, joining conditions of repeated uses."""
@@ -352,6 +365,24 @@ class ExpressionEvaluation:
 def _is_number(v, kind: str) -> bool:
     """Whether `v` is a value of an `int(...)` (Hp.INT) or `float(...)` range."""
     return isinstance(v, int if kind == Hp.INT else (int, float)) and not isinstance(v, bool)
+
+
+MAX_STEPPED_VALUES = 10**6  # a float range with a step, or a log-stepped one, lists its values
+
+
+def _check_size(low, high, step, sampling, pos) -> None:
+    """A range whose values are listed (a float step, a log step) must be short enough to."""
+    if not step or not isinstance(step, int | float):
+        return
+    if sampling != "linear" and step > 1:
+        count = math.log(high / low) / math.log(step) if step > 1 + 1e-12 else math.inf
+    elif isinstance(step, float) or isinstance(low, float):
+        count = (high - low) / step
+    else:
+        return
+    if count > MAX_STEPPED_VALUES:
+        raise RangeError(f"the range has more than {MAX_STEPPED_VALUES:,} values", pos,
+                         "use a larger step")
 
 
 def _check_range_default(spec: HpSpec, default, low, high, pos) -> None:

@@ -565,14 +565,28 @@ class ChainExpansion:
                 return
 
     # ---- block calls
+    def _too_deep(self, block, call: ast.Call, x, scope) -> Tensor | None:
+        """A block call past MAX_DEPTH: a recursion that does not end, or a chain of distinct
+        blocks too long. A block checked on its own stops quietly at the second (the graph
+        that uses it reports it once, where it goes past the limit)."""
+        if block.name not in scope.block_stack:
+            if self.state.shallow:
+                return x
+            self.state.error(RecursionLimit(
+                f"block '{block.name}' is nested more than {MAX_DEPTH} deep (a block calling a "
+                f"block, {MAX_DEPTH} times)", call.pos,
+                f"block calls may nest {MAX_DEPTH} deep; flatten the chain of blocks"))
+            return None
+        self.state.error(RecursionLimit(
+            f"unbounded recursion: block '{block.name}' is nested more than {MAX_DEPTH} deep",
+            call.pos, "make sure an 'if' ends the recursion on a constant or hyperparameter"))
+        return None
+
     def block_call(self, call: ast.Call, x, env, scope, label_hint) -> Tensor | None:
         """A block call applied to `x` -> the tensor of the block's body."""
         block = self.state.loaded.blocks[call.func]
         if scope.depth >= MAX_DEPTH:
-            self.state.error(RecursionLimit(
-                f"unbounded recursion: block '{block.name}' is nested more than {MAX_DEPTH} deep",
-                call.pos, "make sure an 'if' ends the recursion on a constant or hyperparameter"))
-            return None
+            return self._too_deep(block, call, x, scope)
         label = self.state.label(scope, call.func, call.label or label_hint, call.pos)
         inner = replace(scope, hp_path=scope.hp_path + (label,),
                         node_path=scope.node_path + (label,), depth=scope.depth + 1,

@@ -6,11 +6,14 @@ Lark's exceptions become `SyntaxError_` here, with "expected X, found Y" message
 from __future__ import annotations
 
 import functools
+import math
+import os
 import re
+import stat
 from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer, Tree, v_args
 from lark.exceptions import (
     UnexpectedCharacters,
     UnexpectedEOF,
@@ -20,7 +23,8 @@ from lark.exceptions import (
 )
 
 from . import ast
-from .diagnostics import FileError, SourcePos, SyntaxError_, lines_of
+from .diagnostics import FileError, SourcePos, SyntaxError_, clip, lines_of
+from .values import MAX_INT
 
 MAX_BYTES = 5 * 1024 * 1024
 KEYWORDS = frozenset(
@@ -46,10 +50,11 @@ def _grammar_text() -> str:
 
 
 def read_source(path: str | Path) -> str:
-    """The text of a template file.
+    """The text of a template file (a leading UTF-8 byte order mark dropped).
 
     Raises:
-        FileError: the path is missing, a directory, too large, unreadable or not UTF-8 text.
+        FileError: the path is missing, a directory, not a regular file (a named pipe, a
+            device), too large, unreadable or not UTF-8 text.
     """
     p = Path(path)
     where = SourcePos(str(path), 0, 0)  # the whole file
@@ -58,15 +63,29 @@ def read_source(path: str | Path) -> str:
                         "give a path to an .arch file, or a bundled template name")
     if p.is_dir():
         raise FileError("is a directory, expected an .arch file", where)
-    size = p.stat().st_size
-    if size > MAX_BYTES:
-        raise FileError(f"file too large: {size:,} bytes, templates are limited to "
-                        f"{MAX_BYTES:,}", where)
     try:
-        data = p.read_bytes()
+        data = _read_regular(p, where)
     except OSError as exc:
-        raise FileError(f"cannot read: {exc.strerror}", where) from None
-    return decode(data, str(path))
+        raise FileError(f"cannot read: {exc.strerror or exc}", where) from None
+    return decode(data, str(path)).removeprefix("\ufeff")
+
+
+def _read_regular(p: Path, where: SourcePos) -> bytes:
+    """At most MAX_BYTES of a regular file; opened without blocking, so that a named pipe is
+    refused at once instead of waiting for a writer."""
+    fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise FileError("not a regular file (a pipe, a device or a socket), expected an "
+                            ".arch file", where)
+        if info.st_size > MAX_BYTES:
+            raise FileError(f"file too large: {info.st_size:,} bytes, templates are limited "
+                            f"to {MAX_BYTES:,}", where)
+        data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise FileError(f"file too large: templates are limited to {MAX_BYTES:,} bytes", where)
+    return data
 
 
 def decode(data: bytes, filename: str) -> str:
@@ -104,6 +123,7 @@ def parse(source: str, filename: str = "<string>") -> ast.Module:
         tree = _parser().parse(source)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, source, filename) from None
+    _check_depth(tree, filename)
     try:
         children = ToAst(filename).transform(tree).children
     except VisitError as exc:
@@ -111,6 +131,24 @@ def parse(source: str, filename: str = "<string>") -> ast.Module:
             raise exc.orig_exc from None
         raise
     return ast.Module(filename, source, tuple(children))
+
+
+MAX_NESTING = 160  # levels of the parse tree: nested stages, blocks, brackets, operators
+
+
+def _check_depth(tree: Tree, filename: str) -> None:
+    """Refuse a parse tree deeper than MAX_NESTING (walked without recursion), at its deepest
+    node: the later stages walk it recursively, within Python's recursion limit."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING:
+            meta = node.meta
+            pos = SourcePos(filename, getattr(meta, "line", 0), getattr(meta, "column", 0))
+            raise SyntaxError_(f"nested too deeply: more than {MAX_NESTING} levels of stages, "
+                               "brackets or operators", pos,
+                               "split the expression or the structure, or use a block")
+        stack.extend((c, depth + 1) for c in node.children if isinstance(c, Tree))
 
 
 _NUMBERISH = re.compile(r"(?<![\w.])\d(?:[\w.]|(?<=[eE])[+-])*")
@@ -270,6 +308,16 @@ def _number(text: str) -> int | float:
     return int(text) if text.isdigit() else float(text)
 
 
+def _literal(text: str, pos: SourcePos) -> int | float:
+    """A number literal within the language's bounds (an integer up to `MAX_INT`, a finite
+    float); its digits are counted before a long one is converted."""
+    if text.isdigit() and (len(text.lstrip("0")) > 19 or int(text) > MAX_INT) \
+            or not text.isdigit() and not math.isfinite(float(text)):
+        raise SyntaxError_(f"number too large: {clip(text, 40)}", pos,
+                           "integers are limited to 2**63 - 1 and floats to finite values")
+    return _number(text)
+
+
 @v_args(meta=True)
 class ToAst(Transformer):
     """Builds `ast` nodes from the Lark tree; one method per `-> alias` of the grammar."""
@@ -400,7 +448,7 @@ class ToAst(Transformer):
 
     # expressions
     def number(self, meta, c):
-        return ast.Number(_number(str(c[0])), self._pos(meta))
+        return ast.Number(_literal(str(c[0]), self._pos(meta)), self._pos(meta))
 
     def string(self, meta, c):
         return ast.String(str(c[0])[1:-1], self._pos(meta))

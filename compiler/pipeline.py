@@ -18,11 +18,12 @@ Stages, each in its own module: `imports.load` (`parse.parse_file` per file) ->
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from . import ast
-from .diagnostics import ArchError
+from .diagnostics import ArchError, SourcePos
 from .graph import COSTS, Constraint, TemplateGraph, build_graph
 from .hyper import show_condition
 from .imports import Loaded, templates_dir
@@ -110,13 +111,16 @@ def find(name: str | Path) -> Path:
     return path
 
 
-def read(path_or_name: str | Path) -> Loaded:
-    """A template file found (`find`) and parsed with the files it imports."""
-    return load_source(find(path_or_name))
+def read(path_or_name: str | Path, import_path=()) -> Loaded:
+    """A template file found (`find`) and parsed with the files it imports; `import_path`:
+    folders imports may name files in besides the template's own and the bundled ones."""
+    path = find(path_or_name)
+    with recursion_guard(path):
+        return load_source(path, tuple(import_path))
 
 
 def load(path_or_name: str | Path | Loaded, params: dict | None = None,
-         inputs: dict[str, tuple] | None = None) -> Template:
+         inputs: dict[str, tuple] | None = None, import_path=()) -> Template:
     """A checked template from a file path, a bundled template's name, or a source already
     `read`.
 
@@ -124,18 +128,21 @@ def load(path_or_name: str | Path | Loaded, params: dict | None = None,
         path_or_name: `templates/x.arch`, or a bundled name such as `squeezenet_se_auto`.
         params: values for the template's `param`s (e.g. `{"classes": 10}`).
         inputs: input shapes overriding the declared ones (e.g. `{"image": (64, 64, 3)}`).
+        import_path: folders that imports may name files in, besides the template's folder
+            and the bundled templates (docs/language.md, "The import path").
     Raises:
         ArchError, ArchErrors: the template has faults.
     """
-    source = path_or_name if isinstance(path_or_name, Loaded) else read(path_or_name)
+    source = path_or_name if isinstance(path_or_name, Loaded) else read(path_or_name, import_path)
     return expand(source, params, inputs)
 
 
 def load_with_settings(path_or_name: str | Path, settings: dict,
-                       inputs: dict[str, tuple] | None = None) -> tuple[Template, dict]:
+                       inputs: dict[str, tuple] | None = None,
+                       import_path=()) -> tuple[Template, dict]:
     """The template with the params among `settings` (`--set NAME=VALUE`), and the rest of
     `settings`: hyperparameter values. The file is parsed once."""
-    source = read(path_or_name)
+    source = read(path_or_name, import_path)
     params, hp_values = split(param_names(source), settings)
     return expand(source, params, inputs), hp_values
 
@@ -143,9 +150,21 @@ def load_with_settings(path_or_name: str | Path, settings: dict,
 def expand(source: Loaded, params: dict | None = None,
            inputs: dict[str, tuple] | None = None) -> Template:
     """A loaded source expanded and checked (graph.py) into a public Template."""
-    graph = build_graph(source, params, inputs)
+    with recursion_guard(source.main.path):
+        graph = build_graph(source, params, inputs)
     return Template(**{f.name: getattr(graph, f.name) for f in fields(TemplateGraph)},
                     source=source, given=(dict(params or {}), dict(inputs or {})))
+
+
+@contextmanager
+def recursion_guard(path):
+    """Python's RecursionError, should some walk still pass the parser's nesting limit, as a
+    whole-file ArchError: never an internal error."""
+    try:
+        yield
+    except RecursionError:
+        raise ArchError("nested too deeply to compile", SourcePos(str(path), 0, 0),
+                        "split deep expressions or structures, or use blocks") from None
 
 
 def param_names(source: Loaded) -> set[str]:

@@ -16,7 +16,14 @@ from pathlib import Path
 import networkx as nx
 
 from . import arguments, ops, shapes
-from .diagnostics import ArchError, RangeError, ShapeMismatch, UnknownName, did_you_mean
+from .diagnostics import (
+    ArchError,
+    RangeError,
+    ShapeMismatch,
+    UnknownName,
+    clip,
+    did_you_mean,
+)
 from .graph import TemplateGraph
 from .hyper import holds
 from .kinds import Hp, Node
@@ -98,8 +105,19 @@ def active_values(template: TemplateGraph, values=None) -> dict[str, object]:
     return chosen
 
 
+MAX_LISTED = 20  # values of an int range a message lists; a longer one is shown as low..high
+
+
 def _checked_value(hp, value):
     domain = hp.domain()
+    if isinstance(domain, range):  # an int range: tested, never listed (int(1, 10**18))
+        if isinstance(value, int) and not isinstance(value, bool) and value in domain:
+            return value
+        step = f" by {domain.step}" if domain.step != 1 else ""
+        allowed = (", ".join(map(str, domain)) if len(domain) <= MAX_LISTED
+                   else f"{hp.min}..{hp.max}{step}")
+        raise RangeError(f"{hp.name} = {clip(repr(value), 40)} is not one of its values "
+                         f"({allowed})", None)
     if hp.kind == Hp.FLOAT and isinstance(value, int | float) and not isinstance(value, bool):
         value = float(value)
         if hp.min <= value <= hp.max:
@@ -112,7 +130,7 @@ def _checked_value(hp, value):
                 return d
             if isinstance(d, str) and str(value) == d:
                 return d
-    allowed = ", ".join(map(str, domain)) if domain else f"{hp.min}..{hp.max}"
+    allowed = clip(", ".join(map(str, domain)), 200) if domain else f"{hp.min}..{hp.max}"
     raise RangeError(f"{hp.name} = {value!r} is not one of its values ({allowed})", None)
 
 
@@ -160,7 +178,8 @@ def _live_subgraph(g: nx.MultiDiGraph, chosen: dict) -> nx.MultiDiGraph:
 
 
 def _train_settings(template: TemplateGraph, chosen: dict) -> tuple[dict, dict]:
-    train = {k: evaluate(v, chosen, None, template.params) for k, v in template.train.items()}
+    train = {k: located(v, None, f"train setting '{k}'", chosen, None, template.params)
+             for k, v in template.train.items()}
     options = dict(template.train_options)
     for hp in template.hyperparameters:
         if hp.name in chosen and hp.options:
@@ -177,6 +196,33 @@ def _shape_refs(value) -> list[str]:
     if value.op == "shape":
         return [value.args[0]]
     return [n for a in value.args for n in _shape_refs(a)]
+
+
+MAX_LAYER_BYTES = 2**36  # 64 GiB of float32 weights or of one activation: surely a mistake
+
+
+def located(value, pos, what: str, *args):
+    """`evaluate(value, *args)`, its arithmetic faults (a division by zero, `log2(0)`, a shape
+    index out of range, an overflow) raised as a RangeError at `pos`."""
+    try:
+        return evaluate(value, *args)
+    except ZeroDivisionError:
+        raise RangeError(f"cannot compute {what}: division by zero", pos) from None
+    except IndexError:
+        raise RangeError(f"cannot compute {what}: a shape index is out of range", pos) from None
+    except (ValueError, OverflowError, TypeError) as exc:
+        raise RangeError(f"cannot compute {what}: {exc}", pos) from None
+
+
+def _check_size(node: str, data: dict, result) -> None:
+    """A layer whose weights or output would not fit in memory is refused where it is written:
+    the estimate is 4 bytes (float32) per parameter and per output element."""
+    elements = math.prod(d for d in result.shape if isinstance(d, int))
+    for what, count in (("parameters", result.params), ("output elements", elements)):
+        if count * 4 > MAX_LAYER_BYTES:
+            raise RangeError(f"{data['op']} '{node}' has {count:,} {what} ({count * 4:,} bytes "
+                             f"as float32), over the limit of {MAX_LAYER_BYTES:,} bytes",
+                             data.get("pos"), "check the sizes of its arguments and input")
 
 
 class _Evaluator:
@@ -238,7 +284,8 @@ class _Evaluator:
         edges = list(self.g.in_edges(node, data=True))
         when = data.get("when")
         if when is not None:
-            taken = "then" if evaluate(when, self.chosen, self.shape_of) else "else"
+            taken = "then" if located(when, data.get("pos"), "the condition", self.chosen,
+                                      self.shape_of) else "else"
             edges = [e for e in edges if e[2].get("branch") == taken]
         if len(edges) != 1:
             raise ArchError(f"internal: select node {node} has {len(edges)} live inputs",
@@ -263,7 +310,8 @@ class _Evaluator:
             self._compute_op(node, data)
 
     def _compute_op(self, node: str, data: dict) -> None:
-        args = {k: evaluate(v, self.chosen, self.shape_of, self.template.params)
+        args = {k: located(v, data.get("pos"), f"{data['op']} '{k}'", self.chosen,
+                           self.shape_of, self.template.params)
                 for k, v in data.get("args", {}).items()}
         op = data["op"]
         if op == "merge":
@@ -280,6 +328,7 @@ class _Evaluator:
             result = shapes.infer(spec, arguments.effective_args(spec, args), in_shapes)
         except shapes.ShapeFault as fault:
             raise self._mismatch(node, data, sources, str(fault)) from None
+        _check_size(node, data, result)
         self.shape[node] = result.shape
         self.done[node] = {"op": op, "args": args, "inputs": sources, "params": result.params,
                            "flops": result.flops}

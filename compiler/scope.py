@@ -12,11 +12,13 @@ from dataclasses import dataclass, field, replace
 import networkx as nx
 
 from . import ast, vocab
-from .diagnostics import ArchError, DuplicateName, SourcePos, TypeMismatch
+from .diagnostics import ArchError, DuplicateName, SourcePos, StructureError, TypeMismatch
 from .hyper import Condition, HpSpec, clause
 from .imports import Loaded
 from .kinds import Node
 from .values import Sym, Tensor
+
+MAX_GRAPH_SIZE = 50_000  # nodes and clusters of one template graph (docs/language.md)
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ class ExpansionState:
                 return candidate
 
     def node(self, scope: Scope, label: str, **attrs) -> str:
+        self._grow(attrs.get("pos"))
         node_id = "/".join(scope.node_path + (label,))
         while node_id in self.graph:
             node_id += "'"
@@ -162,11 +165,20 @@ class ExpansionState:
                             cluster=scope.cluster, **attrs)
         return node_id
 
+    def _grow(self, pos) -> None:
+        """Refuse a graph past MAX_GRAPH_SIZE nodes and clusters: nested repeats multiply
+        (twenty `repeat 1..2` inside each other make a million copies of their body)."""
+        size = len(self.graph) + len(self.graph.graph.get("clusters", ()))
+        if size >= MAX_GRAPH_SIZE:
+            raise StructureError(f"the template graph grows past {MAX_GRAPH_SIZE:,} nodes and "
+                                 "clusters here", pos, "nest fewer repeats or blocks")
+
     def edge(self, src: Tensor, dst: str, condition: Condition, slot: int = 0, **attrs) -> None:
         self.graph.add_edge(src.node, dst, slot=slot, condition=condition, **attrs)
 
     def cluster(self, scope: Scope, kind: str, label: str, pos, **info) -> Scope:
         """`scope` inside a new cluster of `kind` (a kinds.Cluster) nested in scope's own."""
+        self._grow(pos)
         cid = f"cluster_{len(self.graph.graph['clusters'])}"
         self.graph.graph["clusters"][cid] = dict(kind=kind, label=label, parent=scope.cluster,
                                                  pos=pos, condition=scope.condition, **info)

@@ -26,6 +26,7 @@ BUILTINS: dict[str, Callable] = {
     "log2": math.log2, "sqrt": math.sqrt,
 }
 SHAPE_ATTRS = ("height", "width", "channels", "rank")
+MAX_INT = 2**63 - 1  # the largest integer a template may write or compute (docs/language.md)
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,49 @@ def combine(op: str, *args):
 
 
 def apply(op: str, args: tuple):
-    """Apply an operator or builtin to constant operands."""
+    """Apply an operator or builtin to constant operands; the result is bounded.
+
+    Raises:
+        OverflowError: an integer beyond `MAX_INT` or a float that is not finite, refused
+            before it is computed where computing it would take long (`9 ** 9 ** 9`).
+        ZeroDivisionError, ValueError, TypeError: as Python raises them.
+
+    >>> apply("**", (10, 100))
+    Traceback (most recent call last):
+    OverflowError: 10 ** 100 is too large: integers are limited to 2**63 - 1
+    """
+    if op == "**":
+        _check_power(*args)
+    return bounded(_apply(op, args), op)
+
+
+def bounded(value, op: str = ""):
+    """`value` if it is a finite float or an integer within `MAX_INT`.
+
+    Raises:
+        OverflowError: it is not.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and abs(value) > MAX_INT:
+        raise OverflowError(f"the result of {op or 'an operation'} is too large: integers are "
+                            "limited to 2**63 - 1")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise OverflowError(f"the result of {op or 'an operation'} is not a finite number")
+    return value
+
+
+def _check_power(base, exponent) -> None:
+    """Refuse `base ** exponent` before computing it when it would pass `MAX_INT`."""
+    integers = all(isinstance(a, int) and not isinstance(a, bool) for a in (base, exponent))
+    if not integers or abs(base) <= 1 or exponent <= 0:
+        return
+    if exponent * math.log2(abs(base)) > 63:
+        raise OverflowError(f"{text.value(base)} ** {text.value(exponent)} is too large: "
+                            "integers are limited to 2**63 - 1")
+
+
+def _apply(op: str, args: tuple):
     if op in BINARY:
         return BINARY[op](*args)
     if op == "neg":

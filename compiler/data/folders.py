@@ -69,9 +69,15 @@ def read_image(path: Path, size: tuple | None = None, channels: int | None = Non
                nearest: bool = False) -> np.ndarray | None:
     """An image as (H, W, C) -- RGB, gray or as stored -- uint8, or float32 in [0, 1] for
     other depths; resized to `size` (height, width) and converted to `channels` (1 or 3)
-    when given. None when OpenCV cannot read it."""
+    when given. None when OpenCV cannot read it, or when its header claims more than
+    MAX_IMAGE_PIXELS (checked before it is decoded)."""
     cv = cv2()
-    img = cv.imread(str(path), cv.IMREAD_UNCHANGED)
+    if header_pixels(path) > MAX_IMAGE_PIXELS:
+        return None
+    try:
+        img = cv.imread(str(path), cv.IMREAD_UNCHANGED)
+    except cv.error:  # OpenCV's own limits, asserted instead of returned
+        return None
     if img is None or img.size == 0:
         return None
     if img.ndim == 3 and img.shape[2] == 4:
@@ -97,6 +103,22 @@ def read_image(path: Path, size: tuple | None = None, channels: int | None = Non
     elif channels == 1 and img.shape[2] == 3:
         img = cv.cvtColor(img, cv.COLOR_RGB2GRAY)[..., None]
     return img
+
+
+MAX_IMAGE_PIXELS = 2**26  # 64 megapixels: a larger image is skipped (docs/search.md, folder:)
+
+
+def header_pixels(path: Path) -> int:
+    """Width x height as a PNG's header claims it (0 for other files, or a short one): an
+    image can be refused before a decoder allocates what it claims."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError:
+        return 0
+    if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return 0
+    return int.from_bytes(head[16:20], "big") * int.from_bytes(head[20:24], "big")
 
 
 def _stack_images(images: list[np.ndarray]) -> tuple[np.ndarray, float]:
@@ -162,8 +184,11 @@ class Reader:
 # --------------------------------------------------------------------------- folder:DIR
 
 
-def _class_dirs(root: Path, spec: str) -> list[Path]:
+def _class_dirs(root: Path, spec: str, notes: list[str]) -> list[Path]:
     classes = [d for d in _subdirs(root) if _files(d)]
+    empty = [d.name for d in _subdirs(root) if d not in classes]
+    if empty:
+        warn(notes, f"{spec}: class folders without files ignored: {_shown(empty)}")
     if not classes:
         loose = _files(root)
         hint = ("the images lie directly in the folder: put them in one sub-folder per class"
@@ -180,7 +205,7 @@ def load_folder(arg: str | None, ctx: Context) -> Source:
         raise DataError("the data spec 'folder' needs a directory: folder:DIR")
     name, shape = ctx.single()
     root = _check_dir(Path(arg).expanduser(), "data directory")
-    classes = _class_dirs(root, ctx.spec)
+    classes = _class_dirs(root, ctx.spec, ctx.notes)
     files = [(c, p) for c, d in enumerate(classes) for p in _files(d)]
     kind = _kind([p for _, p in files], str(root))
     size, channels = ctx.image_size(name, shape) if kind == "image" else (None, None)
@@ -195,6 +220,9 @@ def load_folder(arg: str | None, ctx: Context) -> Source:
     if not items:
         raise DataError(f"none of the {len(files)} files in '{root}' could be read")
     y, names = _relabel(np.asarray(labels, np.int32), [d.name for d in classes], ctx)
+    if len(names) < 2:
+        raise DataError(f"'{root}' holds one class ({names[0]}): classification needs two or "
+                        "more", hint=f"expected {root}/<class>/<image>, one sub-folder per class")
     x, info = reader.stack(items)
     return Source("classification", {name: info}, {"all": Arrays({name: x}, y, y)},
                   classes=len(names), class_names=names, plan=(0.8, 0.2))

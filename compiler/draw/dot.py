@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ..diagnostics import clip
+
 
 class Left(str):
     """Label text drawn left-justified, line by line (DOT's `\\l`)."""
@@ -30,11 +32,15 @@ def quote(text, eol: str = "\\n") -> str:
     return '"' + text.replace("\n", eol) + '"'
 
 
+MAX_ATTR = 1000  # characters of an attribute value: Graphviz refuses very long strings
+
+
 def attr_value(value) -> str:
-    """One attribute's value, quoted; a `Left` label with DOT's left-justified line ends."""
+    """One attribute's value, quoted and shortened to MAX_ATTR characters; a `Left` label
+    with DOT's left-justified line ends."""
     if isinstance(value, Left):
-        return quote(str(value) + "\n", eol="\\l")
-    return quote(value)
+        return quote(clip(str(value), MAX_ATTR) + "\n", eol="\\l")
+    return quote(clip(str(value), MAX_ATTR))
 
 
 def attrs(values: dict) -> str:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from .. import pipeline
-from ..diagnostics import ArchError, ArchErrors, did_you_mean
+from ..diagnostics import ArchError, ArchErrors, clip, did_you_mean
 from ..draw import architecture_to_dot, quote, template_highlight_dot
 from ..hyper import holds
 from ..resolve import active_values
@@ -90,9 +90,31 @@ def _size(trial: TrialRow, key: str) -> int | None:
 
 def _template_or_none(results: ResultsFile, directory: str | Path):
     try:
-        return load_template(results, directory)
-    except (ArchError, ArchErrors):
+        source = pipeline.read(recorded_template(results, directory))
+        return load_template(results, directory, source=source)
+    except (ArchError, ArchErrors, ReportError):
         return None
+
+
+def recorded_template(results: ResultsFile, directory: str | Path) -> str:
+    """`template_ref`, where it names an `.arch` file or a bundled template: a results
+    directory is data, and never makes archc read (and quote) any other file.
+
+    Raises:
+        ReportError: it names something else.
+    """
+    ref = template_ref(results, directory)
+    path = Path(ref)
+    bundled = pipeline.find(ref)
+    if path.parent == Path(".") and path.suffix == "" and bundled.is_file() \
+            and bundled.resolve().is_relative_to(pipeline.templates_dir().resolve()):
+        return ref
+    resolved = path.resolve()
+    if resolved.suffix != ".arch" or not resolved.is_file():
+        raise ReportError(f"{Path(directory) / 'results.json'} names '{clip(ref, 80)}' as its "
+                          "template, which is neither an .arch file nor a bundled template",
+                          hint="give the template: archc dot FILE --trial DIR ID")
+    return ref
 
 
 def block_summary(template, choices: dict) -> dict:
@@ -514,7 +536,7 @@ def trial_dot(directory: str | Path, trial_id: str, template: str | None = None,
     results = load_results(directory)
     trial = find_trial(results, trial_id)
     choices = trial_choices(trial)
-    source = pipeline.read(template or template_ref(results, directory))
+    source = pipeline.read(template or recorded_template(results, directory))
     params = _params_only(source, settings or {})
     loaded = load_template(results, directory, template, params, source)
     title = _trial_title(results, directory, trial)
