@@ -265,7 +265,6 @@ def cmd_search(args) -> int:
 
 
 def cmd_landmarks(args) -> int:
-
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # MediaPipe imports TensorFlow
     os.environ.setdefault("GLOG_minloglevel", "2")      # MediaPipe's own C++ log lines
     from .data.landmarks import extract

@@ -139,6 +139,7 @@ class _Builder:
         self.blocks: list[BlockSig] = []
         self.vector = False  # dense-only template on rank-1 inputs
         self.emitted = 0  # layers the expansion will hold, roughly (kept under LAYER_BUDGET)
+        self.depth_param = 3  # the value of the template's `param depth`
 
     # ---- drawing helpers (each shrinks towards the simplest case)
     def pick(self, items):
@@ -569,7 +570,7 @@ class _Builder:
                 step = self.num(1, 2) if high - low >= 2 else 1
                 counts = tuple(range(low, high + 1, step))
                 rng = f"{low}..{high}" + (f" step {step}" if step > 1 else "")
-                if ctx.globals_visible and high == 3 and self.maybe(1, 3):
+                if ctx.globals_visible and high == self.depth_param and self.maybe(1, 3):
                     dots = " .. " if "name_bound" in AVOID else ".."
                     rng = f"{low}{dots}depth" + (f" step {step}" if step > 1 else "")
                 if len(counts) > 1 and self.maybe(1, 3):
@@ -768,6 +769,7 @@ def templates(draw, max_depth: int = 3) -> Generated:
     """A random well-formed template (see the module docstring)."""
     b = _Builder(draw, max_depth)
     b.vector = b.maybe(1, 5)
+    b.depth_param = b.pick((3, 2))  # before anything that may write `..depth`
     name = b.fresh("gen")
     lines = [f"template {name}"]
     library: list[str] = []
@@ -785,7 +787,7 @@ def templates(draw, max_depth: int = 3) -> Generated:
         lines.append(f'import "{lib}"')
     classes = b.num(2, 12)
     lines += [f"param classes = {classes}", f"param width = {b.pick((8, 16, 32))}",
-              f"param depth = {b.pick((2, 3))}"]
+              f"param depth = {b.depth_param}"]
     # inputs
     two = b.maybe(1, 3)
     if b.vector:
