@@ -380,10 +380,17 @@ def _import_path_option(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `archc` command line: one sub-parser a command (`COMMANDS`)."""
     parser = _Parser(prog="archc", description="Architecture templates for Keras.")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in COMMANDS:
+        add(sub)
+    return parser
 
+
+def _check_parser(sub) -> None:
+    """`archc check`."""
     check = sub.add_parser("check", help="check templates; one summary line per valid file")
     check.add_argument("files", nargs="+", metavar="FILE")
     check.add_argument("--json", action="store_true", help="print one JSON object")
@@ -391,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     _import_path_option(check)
     check.set_defaults(run=cmd_check)
 
+
+def _space_parser(sub) -> None:
+    """`archc space`."""
     space = sub.add_parser("space", help="list the hyperparameters and count configurations")
     space.add_argument("file", metavar="FILE")
     space.add_argument("--json", action="store_true", help="print one JSON object")
@@ -402,6 +412,9 @@ def build_parser() -> argparse.ArgumentParser:
     _import_path_option(space)
     space.set_defaults(run=cmd_space)
 
+
+def _compile_parser(sub) -> None:
+    """`archc compile`."""
     comp = sub.add_parser("compile", help="build one model: defaults, --set values or --sample")
     comp.add_argument("file", metavar="FILE")
     comp.add_argument("--set", action="append", metavar="NAME=VALUE",
@@ -414,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     _import_path_option(comp)
     comp.set_defaults(run=cmd_compile)
 
+
+def _search_parser(sub) -> None:
+    """`archc search`."""
     srch = sub.add_parser("search", help="search a template's space on data with Keras Tuner; "
                                          "rerun the same command to resume")
     srch.add_argument("file", metavar="FILE")
@@ -455,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     _import_path_option(srch)
     srch.set_defaults(run=cmd_search)
 
+
+def _landmarks_parser(sub) -> None:
+    """`archc landmarks`."""
     marks = sub.add_parser("landmarks", help="MediaPipe Face Mesh over an image folder: "
                                              "landmark arrays and depth maps to train on")
     marks.add_argument("images", metavar="IMAGES", help="a folder of images (class sub-folders "
@@ -466,6 +485,9 @@ def build_parser() -> argparse.ArgumentParser:
     marks.add_argument("--overwrite", action="store_true", help="redo images already done")
     marks.set_defaults(run=cmd_landmarks)
 
+
+def _dot_parser(sub) -> None:
+    """`archc dot`."""
     dot = sub.add_parser("dot", help="draw the template as Graphviz DOT (or SVG/PNG)")
     dot.add_argument("file", metavar="FILE", nargs="?")
     dot.add_argument("-o", "--output", metavar="OUT")
@@ -480,6 +502,9 @@ def build_parser() -> argparse.ArgumentParser:
     _import_path_option(dot)
     dot.set_defaults(run=cmd_dot)
 
+
+def _freeze_parser(sub) -> None:
+    """`archc freeze`."""
     frz = sub.add_parser("freeze", help="one architecture (a trial of a search, or a template "
                                         "at --set values) as a template with no hyperparameters")
     frz.add_argument("source", metavar="DIR|TEMPLATE", help="a search's --dir, or a template")
@@ -490,6 +515,9 @@ def build_parser() -> argparse.ArgumentParser:
     frz.add_argument("-o", "--output", metavar="OUT.arch", help="write the template to OUT.arch")
     frz.set_defaults(run=cmd_freeze)
 
+
+def _report_parser(sub) -> None:
+    """`archc report`."""
     report = sub.add_parser("report", help="a search's leaderboard, choices and Pareto front")
     report.add_argument("dirs", nargs="+", metavar="DIR", help="an `archc search --dir`")
     report.add_argument("--top", type=int, default=5, metavar="N",
@@ -500,7 +528,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="plot the objective against model size with the Pareto front")
     report.add_argument("--json", action="store_true", help="print one JSON object")
     report.set_defaults(run=cmd_report)
-    return parser
+
+
+COMMANDS = (_check_parser, _space_parser, _compile_parser, _search_parser, _landmarks_parser,
+            _dot_parser, _freeze_parser, _report_parser)  # in `archc --help`'s order
 
 
 class _ClosedSafe:
