@@ -5,6 +5,11 @@
     tuners.py        the `--tuner` table; oracles.py the oracles Keras Tuner lacks
     trials.py        the Keras Tuner tuner and hypermodel that run the trials
     stopping.py      a trial's epochs -> stopped early or not (diverged, chance, median)
+    candidates.py    an oracle's proposals -> only feasible, in-budget, new ones; duplicates
+    guard.py         the settings that define a search (search.json), compared on rerun
+    lock.py          one search at a time in a results directory
+    storage.py       files written whole or not at all; a full disk
+    checkpoints.py   a trial's backups, atomic, falling back on an unreadable one
     progress.py      the lines `archc search` prints
     report.py        results -> leaderboard, choices, Pareto front, one trial drawn
     plot.py          the Pareto front as a picture (matplotlib)
