@@ -251,7 +251,8 @@ def cmd_search(args) -> int:
                         patience=args.patience, seed=args.seed, objective=args.objective,
                         fraction=args.fraction, max_params=args.max_params,
                         max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
-                        stop_early=args.stop_early, overwrite=args.overwrite,
+                        stop_early=args.stop_early, start_from=args.start_from,
+                        overwrite=args.overwrite,
                         extend=args.extend, verbose=args.verbose)
     template = pipeline.read(args.file, args.import_path) if args.import_path else args.file
     try:
@@ -462,6 +463,9 @@ def _search_parser(sub) -> None:
                       help="stop hopeless trials: never (a diverged trial is still recorded), "
                            "chance (+ a non-finite loss, accuracy at chance with a loss not "
                            "falling), median (+ below the finished trials' median; default)")
+    srch.add_argument("--start-from", metavar="defaults|DIR[:TRIAL]",
+                      help="the first trial: the template's defaults (its baseline), or a "
+                           "trial of the search in DIR (its best unless TRIAL is given)")
     srch.add_argument("--overwrite", action="store_true", help="start afresh in DIR")
     srch.add_argument("--extend", action="store_true",
                       help="resume DIR's search with another --trials (the other settings "

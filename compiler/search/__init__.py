@@ -5,6 +5,7 @@
     tuners.py        the `--tuner` table; oracles.py the oracles Keras Tuner lacks
     trials.py        the Keras Tuner tuner and hypermodel that run the trials
     stopping.py      a trial's epochs -> stopped early or not (diverged, chance, median)
+    start.py         --start-from: the first trial (the defaults, or an earlier search's)
     candidates.py    an oracle's proposals -> only feasible, in-budget, new ones; duplicates
     guard.py         the settings that define a search (search.json), compared on rerun
     lock.py          one search at a time in a results directory

@@ -64,6 +64,7 @@ class Settings:
     max_flops: int | None = None
     keep: int = 3
     stop_early: str = "median"
+    start_from: str | None = None  # "defaults" or "DIR[:TRIAL]": the first trial (start.py)
     overwrite: bool = False
     extend: bool = False  # allow `guard.EXTENDABLE` settings to differ from the recorded ones
     verbose: bool = False

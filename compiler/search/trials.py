@@ -37,6 +37,7 @@ from .results import (
     append_epoch,
     read_epochs,
 )
+from .start import seed_first, start_values
 from .storage import disk_full
 from .tuners import make_oracle, tuner_named
 
@@ -174,6 +175,9 @@ class _SearchTuner:
         self._repeats = 0  # duplicates in a row
         self.clock = progress.Clock()
         super().__init__(*args, **kwargs)
+        first = start_values(results.settings.start_from, self.hypermodel.template)
+        if first is not None:
+            seed_first(self.oracle, first)  # inside the checks: a bad start is replaced
         admit_candidates(self.oracle, self.hypermodel.candidate, results.reject)
         self._recall_trials()
 
