@@ -70,6 +70,21 @@ def test_a_stuck_trial_stops_at_chance_after_two_epochs():
     assert feed(Stopper("never", classes=10), [STUCK] * 5) is None
 
 
+# A SqueezeNet on digits (archc search squeezenet_se_auto --data digits --seed 1, trial 0):
+# at chance with a flat loss for 4 epochs, then the search's best (0.72 after 10 epochs).
+LATE_START = [{"loss": loss, "accuracy": acc, "val_accuracy": val} for loss, acc, val in (
+    (2.3031, 0.100, 0.100), (2.3027, 0.104, 0.106), (2.3023, 0.117, 0.100),
+    (2.2972, 0.108, 0.170), (2.2420, 0.146, 0.209), (2.0753, 0.247, 0.387))]
+
+
+def test_the_chance_rule_waits_for_half_the_epochs():
+    assert feed(Stopper("chance", classes=10, max_epochs=10), LATE_START) is None
+    assert feed(Stopper("chance", classes=10), LATE_START).epoch == 2  # without the wait
+    verdict = feed(Stopper("chance", classes=10, max_epochs=10), [STUCK] * 10)
+    assert (verdict.rule, verdict.epoch) == ("chance", 5)
+    assert feed(Stopper("chance", classes=10, max_epochs=5), [STUCK] * 5).epoch == 3
+
+
 def test_a_learning_trial_is_not_stopped():
     falling = [STUCK, {**STUCK, "loss": 2.2}, {**STUCK, "loss": 2.1}]  # at chance, but learning
     assert feed(Stopper("median", classes=10), falling) is None
@@ -97,6 +112,17 @@ def test_the_median_rule_after_its_warm_up():
     assert feed(median_stopper(), [logs[0], {**logs[1], "val_accuracy": 0.72}]) is None
     # at epoch 2 only two peers reached it: no verdict
     assert median_stopper().after_epoch(2, {"loss": 0.8, "val_accuracy": 0.2}) is None
+
+
+def test_a_median_still_at_chance_stops_nobody():
+    at_chance = [{0: 0.1003, 1: 0.1031}, {0: 0.1031, 1: 0.1031}, {0: 0.1003, 1: 0.1058}]
+    logs = [{"loss": 2.3031, "val_accuracy": 0.1003}, {"loss": 2.3027, "val_accuracy": 0.1003}]
+    def stopper(peers):
+        return Stopper("median", classes=10, objective="val_accuracy", peers=peers, max_epochs=10)
+
+    assert feed(stopper(at_chance), logs) is None
+    assert feed(stopper([{e: v + 0.5 for e, v in p.items()} for p in at_chance]),
+                logs).rule == "median"
 
 
 def test_a_loss_objective_stops_trials_above_the_median():

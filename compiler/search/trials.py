@@ -309,7 +309,8 @@ class _SearchTuner:
             self.results.settings.stop_early,
             classes=data.classes if data.task == "classification" else None,
             objective=None if objective.name in COSTS else objective.name,
-            direction=objective.direction, peers=peers, history=history(trial.trial_id))
+            direction=objective.direction, peers=peers, history=history(trial.trial_id),
+            max_epochs=self.results.settings.epochs)
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
         """One line per epoch (Keras prints its own with -v)."""
