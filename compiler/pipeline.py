@@ -28,6 +28,7 @@ from .graph import COSTS, Constraint, TemplateGraph, build_graph
 from .hyper import show_condition
 from .imports import Loaded, templates_dir
 from .imports import load as load_source
+from .kinds import Node
 from .resolve import Architecture, resolve
 from .space import count_configurations, declare_space, sample
 
@@ -223,7 +224,7 @@ def check_defaults(template: TemplateGraph) -> None:
 
 def check_summary(template: TemplateGraph) -> dict:
     """What `archc check` says of a valid template."""
-    layers = sum(1 for _, d in template.graph.nodes(data=True) if d.get("kind") == "op")
+    layers = sum(1 for _, d in template.graph.nodes(data=True) if d.get("kind") == Node.OP)
     return {
         "template": template.name, "library": template.is_library,
         "inputs": {k: list(v) for k, v in template.inputs.items()},

@@ -9,8 +9,11 @@ matplotlib.
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
+
+import networkx as nx
 
 from .. import pipeline
 from ..diagnostics import ArchError, ArchErrors, clip, did_you_mean
@@ -153,8 +156,6 @@ def _leaf_blocks(clusters: dict) -> set[str]:
 
 def _block_instances(g, clusters: dict, leaves: set, chosen: dict, holds) -> list[str]:
     """The live leaf block clusters in the order the network runs through them."""
-    import networkx as nx
-
     live = g.subgraph(n for n, d in g.nodes(data=True) if holds(d["condition"], chosen))
     index = {n: i for i, n in enumerate(g.nodes)}
     seen: list[str] = []
@@ -368,8 +369,6 @@ def _compact(places: list[str]) -> str:
     >>> _compact(["fire1", "fire2", "fire3", "fire5", "se1"])
     'fire1-3,5 se1'
     """
-    import re
-
     by_block: dict[str, list[int]] = {}
     for place in places:
         block, number = re.fullmatch(r"(.*?)(\d+)", place).groups()
