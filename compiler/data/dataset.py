@@ -1,5 +1,6 @@
 """`Dataset`: the splits of a data set as numpy arrays, the shapes a template wants, and
-the tf.data pipelines (cache -> shuffle -> batch -> preprocess -> prefetch) built from them.
+the tf.data pipelines (cache -> shuffle -> batch -> preprocess -> prefetch) built from them
+(on other Keras backends, the same batches from `batches.py`, without TensorFlow).
 
 Examples are stored raw (uint8 images at their stored size, labels as class ids) and
 turned into what the template takes -- float32 in [0, 1], resized to the input's height
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..vocab import LOSSES
+from . import batches
 from .errors import DataError
 
 SPLITS = ("train", "validation", "test")
@@ -308,6 +310,13 @@ class Dataset:
         x = self._x({k: self._preps[k](x[k]) for k in self.inputs})
         return x, self._prepare_y(y)
 
+    def prepare_numpy(self, x: dict, y):
+        """`prepare` with numpy alone (no TensorFlow): raw (x, y) of a batch -> numpy."""
+        x = self._x({k: batches.prepare_x(x[k], self._info[k].kind, self._info[k].scale,
+                                          tuple(self._info[k].shape), tuple(self.inputs[k]))
+                     for k in self.inputs})
+        return x, batches.prepare_y(y, self.task, self.mode, self.classes)
+
     def _prepare_y(self, y):
         import tensorflow as tf
 
@@ -348,16 +357,19 @@ class Dataset:
 
     def pipeline(self, split: str, batch_size: int, shuffle: bool | None = None):
         """cache -> shuffle (train by default; seeded, reshuffled every epoch) -> batch ->
-        preprocess -> prefetch."""
+        preprocess -> prefetch: tf.data on the TensorFlow backend, else the same as a
+        `keras.utils.PyDataset` (`batches.py`)."""
         arrays = self._check_split(split)
         if arrays is None:
             raise DataError(f"the data '{self.name}' has no {split} split")
         if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise DataError(f"batch size must be a positive integer, found {batch_size!r}")
-        import tensorflow as tf
-
         if shuffle is None:
             shuffle = split == "train"
+        if not batches.uses_tf_data():
+            return batches.array_batches(self, arrays, int(batch_size), shuffle)
+        import tensorflow as tf
+
         ds = self._raw(split)
         if shuffle:
             ds = ds.shuffle(len(arrays), seed=self.seed, reshuffle_each_iteration=True)
@@ -371,6 +383,8 @@ class Dataset:
         if arrays is None:
             return None
         x = {k: arrays.x[k] for k in self.inputs}
+        if not batches.uses_tf_data():
+            return self.prepare_numpy(x, arrays.y)
         x, y = self.prepare(x, arrays.y)
         return _to_numpy(x), _to_numpy(y)
 

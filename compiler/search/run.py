@@ -86,15 +86,13 @@ def _search(template: str, data: str, directory: Path, settings: Settings, datas
         done = sum(t.status != "RUNNING" for t in tuner.oracle.trials.values())
         describe = ds.describe() if hasattr(ds, "describe") else ""
         log(progress.banner(fitted.name, describe, settings, objective, results.dir, done))
-        board = keras.callbacks.TensorBoard(str(results.logs_dir), write_graph=False,
-                                            profile_batch=0)
         with warnings.catch_warnings():
             # Hyperband continues a trial from its checkpoint, optimizer state included, into
             # a model whose optimizer is not built yet: Keras says it skips that state.
             warnings.filterwarnings("ignore",
                                     message="Skipping variable loading for optimizer")
             tuner.search(epochs=settings.epochs, verbose=2 if settings.verbose else 0,
-                         callbacks=[board])
+                         callbacks=_log_callbacks(results))
         final = results.write(tuner)
     log(progress.summary(final, results.dir))
     return final
@@ -144,3 +142,14 @@ def _default_objective(template: Template, ds) -> str:
     if ds.task == "classification" and metrics and len(template.outputs) == 1:
         return f"val_{metrics[0]}"
     return "val_loss"
+
+
+def _log_callbacks(results) -> list:
+    """TensorBoard logs of every trial, where TensorFlow is installed: Keras's TensorBoard
+    callback writes through `tf.summary`, which a JAX or PyTorch machine may not have."""
+    try:
+        import tensorflow  # noqa: F401
+    except ImportError:
+        return []
+    return [keras.callbacks.TensorBoard(str(results.logs_dir), write_graph=False,
+                                        profile_batch=0)]

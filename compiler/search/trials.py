@@ -369,6 +369,8 @@ def _unless_diverged(stop: dict | None) -> None:
 
 
 def _gradient_registry() -> dict:
+    if keras.backend.backend() != "tensorflow":
+        return {}
     from tensorflow.python.framework import ops as tf_ops
 
     return getattr(getattr(tf_ops, "_gradient_registry", None), "_registry", None) or {}
