@@ -141,8 +141,8 @@ def summarise(run: dict, args) -> dict:
         "best_params": best and best["params"],
         "hypervolume": hypervolume([(t["score"], t["params"]) for t in trained],
                                    args.hv_params),
-        "under_budget": max((((t.get("test") or {}).get("accuracy") or 0.0)
-                             for t in trained if t["params"] <= args.goal_params),
+        "under_budget": max((t["test"]["accuracy"] for t in trained
+                             if t["params"] <= args.goal_params and t.get("test")),
                             default=None),
     }
 

@@ -395,7 +395,8 @@ def active(template, values: dict) -> dict:
 
 def test_evolution_mutates_one_active_choice_of_the_best_of_its_sample(tmp_path):
     template = archc.load("squeezenet_se_auto")  # a large space: a child is never a repeat
-    oracle = EvolutionOracle(SCORE, max_trials=30, population_size=5, sample_size=5, seed=3)
+    oracle = EvolutionOracle(SCORE, max_trials=30, population_size=5, sample_size=5, seed=3,
+                             elite=False)
     drive(oracle, template, tmp_path)
     trials = [oracle.trials[t] for t in oracle.start_order]
     for k in range(5, len(trials)):
@@ -403,6 +404,31 @@ def test_evolution_mutates_one_active_choice_of_the_best_of_its_sample(tmp_path)
         child = trials[k].hyperparameters.values
         assert child == active(template, child)  # children drawn, inactive values dropped
         assert sum(n in child and parent[n] != child[n] for n in parent) == 1
+
+
+def one_mutation_apart(parent: dict, child: dict) -> bool:
+    return sum(n in child and parent[n] != child[n] for n in parent) == 1
+
+
+@pytest.mark.parametrize("elite", [True, False])
+def test_evolution_keeps_the_best_trial_as_a_parent_after_aging_evicts_it(elite, tmp_path):
+    # A population of 2 (a 10-trial search's): aging alone evicts the best trial after two
+    # children, and every later child then descends from the two most recent trials.
+    template = archc.load("squeezenet_se_auto")
+    oracle = EvolutionOracle(SCORE, max_trials=24, population_size=2, sample_size=2, seed=7,
+                             elite=elite)
+    drive(oracle, template, tmp_path)
+    trials = [oracle.trials[t] for t in oracle.start_order]
+    from_evicted_best = 0
+    for k in range(2, len(trials)):
+        child = trials[k].hyperparameters.values
+        best = max(trials[:k], key=lambda t: t.score)
+        members = trials[k - 2:k] + ([best] if elite else [])
+        assert any(one_mutation_apart(m.hyperparameters.values, child) for m in members)
+        recent = [m.hyperparameters.values for m in trials[k - 2:k]]
+        if best not in trials[k - 2:k] and not any(one_mutation_apart(v, child) for v in recent):
+            from_evicted_best += 1
+    assert (from_evicted_best > 0) == elite
 
 
 def test_evolution_is_seeded_and_resumes_where_it_stopped(tiny, tmp_path):

@@ -29,37 +29,45 @@ class EvolutionOracle(kt.Oracle):
     Classifier Architecture Search" (AAAI), Algorithm 1.
 
     The population is the `population_size` most recently completed trials (a queue: a new
-    child pushes out the oldest member, not the worst). Until the population is full, trials
-    are random. Then each trial takes `sample_size` members at random, and mutates the best of
-    them: one active hyperparameter gets another value; hyperparameters that the change
+    child pushes out the oldest member, not the worst), plus, with `elite` (the default), the
+    best trial so far however old. Until the population is full, trials are random. Then each
+    trial takes `sample_size` members at random, and mutates the best of them:
+    one active hyperparameter gets another value; hyperparameters that the change
     activates are drawn at random, those it deactivates are dropped. A child equal to an
     earlier trial (active values) is redrawn; after `_max_collisions` tries the oracle falls
     back to a random configuration, and stops when those are exhausted too.
+
+    The elite is archc's departure from Real et al.: their aging pays off over thousands of
+    trials, but a search of tens has a population of a few trials, and aging then evicts its
+    one good trial within a few children and goes on mutating dead ones (issue 11's
+    10-trial search did: every child descended from a trial at chance).
 
     Randomness is a function of `seed` and the trial id, so a resumed search proposes what an
     uninterrupted one would.
 
     Args:
         objective, max_trials, hyperparameters, seed, ...: as for `keras_tuner.Oracle`.
-        population_size: P, the number of trials in the population.
+        population_size: P, the number of recent trials in the population.
         sample_size: S, the tournament size (S <= P).
+        elite: keep the best trial so far in the population (P + 1 members once it is old).
     """
 
     def __init__(self, objective=None, max_trials=100, population_size=20, sample_size=5,
-                 seed=None, **kwargs):
+                 seed=None, elite=True, **kwargs):
         super().__init__(objective=objective, max_trials=max_trials, seed=seed, **kwargs)
         if not 1 <= sample_size <= population_size:
             raise ValueError(f"expected 1 <= sample_size <= population_size, found "
                              f"sample_size={sample_size}, population_size={population_size}")
         self.population_size = population_size
         self.sample_size = sample_size
+        self.elite = elite
 
     def populate_space(self, trial_id):
         population = self.population()
         if len(population) < self.population_size:
             return _response(self._random_values())
         rng = random.Random(f"{self.seed}/{int(trial_id)}")  # ids are padded to max_trials
-        parent = self._best(rng.sample(population, self.sample_size))
+        parent = self._best(rng.sample(self._with_elite(population), self.sample_size))
         for _ in range(self._max_collisions):
             child = self.mutate(parent.hyperparameters.values, rng)
             if child is not None and not self._duplicate(child):
@@ -71,6 +79,15 @@ class EvolutionOracle(kt.Oracle):
         done = [self.trials[t] for t in self.end_order
                 if self.trials[t].status == trial_module.TrialStatus.COMPLETED]
         return done[-self.population_size:]
+
+    def _with_elite(self, population: list) -> list:
+        """`population`, and the best completed trial so far if aging has evicted it."""
+        if not self.elite:
+            return population
+        done = [t for t in self.trials.values()
+                if t.status == trial_module.TrialStatus.COMPLETED and t.score is not None]
+        best = self._best(done)
+        return population if best in population else [best, *population]
 
     def _best(self, trials: list):
         sign = 1 if self.objective.direction == "max" else -1
@@ -101,13 +118,15 @@ class EvolutionOracle(kt.Oracle):
 
     def get_state(self):
         state = super().get_state()
-        state.update(population_size=self.population_size, sample_size=self.sample_size)
+        state.update(population_size=self.population_size, sample_size=self.sample_size,
+                     elite=self.elite)
         return state
 
     def set_state(self, state):
         super().set_state(state)
         self.population_size = state["population_size"]
         self.sample_size = state["sample_size"]
+        self.elite = state.get("elite", False)  # saved before the elite: pure aging
 
 
 def _other_value(hp, current, rng: random.Random):

@@ -72,9 +72,9 @@ def _grid(settings: Settings, **common):
 def _evolution(settings: Settings, **common):
     from .oracles import EvolutionOracle
 
-    population = max(2, min(20, settings.trials // 5))
+    population = max(3, min(20, settings.trials // 5))
     return EvolutionOracle(max_trials=settings.trials, population_size=population,
-                           sample_size=max(1, population // 4), **common)
+                           sample_size=max(2, population // 4), **common)
 
 
 TUNERS: dict[str, Tuner] = {
@@ -86,7 +86,8 @@ TUNERS: dict[str, Tuner] = {
     "bayesian": Tuner("Bayesian optimisation, the paper's settings (alpha 0.001, beta 2.6, "
                       "2 initial points)", _bayesian),
     "grid": Tuner("every active configuration once (a finite space)", _grid),
-    "evolution": Tuner("regularised (aging) evolution, Real et al. 2019", _evolution),
+    "evolution": Tuner("regularised (aging) evolution, Real et al. 2019, keeping the best "
+                       "trial", _evolution),
 }
 
 
