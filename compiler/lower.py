@@ -12,6 +12,7 @@ from __future__ import annotations
 import networkx as nx
 
 from . import factories, ops
+from .diagnostics import ArchError
 from .kinds import Node
 from .resolve import Architecture
 
@@ -20,9 +21,21 @@ def layer_name(node: str) -> str:
     return node.replace("/", ".").replace("'", "_")
 
 
+def check_backend(backend: str) -> None:
+    """Refuse Keras's PyTorch backend: its layers keep their weights in a torch
+    `ParameterDict` keyed by weight path, and torch forbids '.' in those keys, which archc's
+    layer names use for the template's nesting (`group1.rep0.first.fire.squeeze`)."""
+    if backend == "torch":
+        raise ArchError("archc cannot build models on Keras's PyTorch backend yet: torch "
+                        "forbids the '.' of archc's layer names in weight names",
+                        hint="use KERAS_BACKEND=tensorflow (the default) or KERAS_BACKEND=jax")
+
+
 def lower(arch: Architecture, compile: bool = True):
     """Build (and compile) the Keras model of `arch`."""
     import keras
+
+    check_backend(keras.backend.backend())
 
     tensors: dict[str, object] = {}
     layers: dict[str, object] = {}

@@ -1,5 +1,6 @@
 """Keras backends other than TensorFlow: the numpy batches (`data/batches.py`) give what
-the tf.data pipeline gives, and a search runs under JAX on a machine without TensorFlow."""
+the tf.data pipeline gives, a search runs under JAX on a machine without TensorFlow, and the
+PyTorch backend is refused with a message."""
 
 from __future__ import annotations
 
@@ -119,3 +120,14 @@ def test_search_on_jax_without_tensorflow(tmp_path):
     assert len(trials) == 2 and all(t["status"] == "COMPLETED" for t in trials), trials
     assert max(t["score"] for t in trials) > 0.5                  # it learned digits
     assert "test accuracy" in run.stdout
+
+
+def test_the_pytorch_backend_is_refused_with_a_message():
+    from archc.diagnostics import ArchError
+    from archc.lower import check_backend
+
+    check_backend("jax")
+    check_backend("tensorflow")
+    with pytest.raises(ArchError, match="PyTorch backend") as caught:
+        check_backend("torch")
+    assert "KERAS_BACKEND=jax" in caught.value.hint

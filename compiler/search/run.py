@@ -25,6 +25,7 @@ from ..data import load_data
 from ..graph import Constraint
 from ..graph import TemplateGraph as Template
 from ..hypermodel import resolve_setting
+from ..lower import check_backend
 from ..space import default_values
 from . import progress
 from .errors import SearchError
@@ -69,6 +70,7 @@ def search(template: str, data: str, directory, settings: Settings | None = None
 
 def _search(template: str, data: str, directory: Path, settings: Settings, dataset,
             log) -> ResultsFile:
+    check_backend(keras.backend.backend())
     loaded = pipeline.load(template)
     ds = dataset or load_data(data, fraction=settings.fraction, seed=settings.seed or 0,
                               template=loaded)
