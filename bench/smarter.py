@@ -153,8 +153,9 @@ def cell(v, fmt="{:.4f}") -> str:
 
 def markdown(rows: list[dict], args) -> str:
     head = ("| run | trials (trained) | stopped (rule: n) | epochs | duplicates | rejected "
-            "| best val | its test | its params | hypervolume | wall s |")
-    lines = [head, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+            "| best val | its test | its params | best test <= goal params | hypervolume "
+            "| wall s |")
+    lines = [head, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         stopped = ", ".join(f"{k}: {v}" for k, v in sorted((r.get("stopped") or {}).items()))
         status = "" if r.get("rc") == 0 else f" (unfinished, rc {r.get('rc')})"
