@@ -302,7 +302,7 @@ def _template_dot(args) -> str:
                                                       import_path=args.import_path)
     if hp_values or args.sample is not None:
         return architecture_to_dot(choose(template, hp_values, args.sample))
-    return to_dot(template)
+    return to_dot(template, compact=not args.expand, collapse=args.collapse)
 
 
 def _trial_dot(args) -> str:
@@ -500,6 +500,12 @@ def _dot_parser(sub) -> None:
                      help="a param, or a hyperparameter's value: draws the chosen architecture")
     dot.add_argument("--sample", type=int, metavar="SEED",
                      help="draw the architecture of a random valid configuration")
+    dot.add_argument("--expand", action="store_true",
+                     help="draw every repetition a repeat can have (default: each repeat "
+                          "once, with its range)")
+    dot.add_argument("--collapse", action="append", default=[], metavar="BLOCK",
+                     help="draw each call of BLOCK as one node (repeatable; `all`: every "
+                          "block)")
     dot.add_argument("--trial", nargs=2, metavar=("DIR", "ID"),
                      help="draw trial ID of the search in DIR; with FILE, FILE with that "
                           "trial's path highlighted")

@@ -738,3 +738,62 @@ def test_highlight_without_a_resolvable_choice_uses_the_conditions():
 def test_plain_to_dot_is_not_highlighted(tmp_path):
     text = dot.to_dot(build(tmp_path, "sq"))
     assert "not chosen" not in text and common.GREY_LINE not in text
+
+
+# ---------------------------------------------------------------- compact drawings
+
+
+def drawn_graph(text: str) -> nx.DiGraph:
+    g = nx.DiGraph()
+    g.add_nodes_from(node_lines(text))
+    for u, v in re.findall(r'^\s*"((?:[^"\\]|\\.)*)" -> "((?:[^"\\]|\\.)*)"', text, re.M):
+        g.add_edge(u, v)
+    return g
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in templates_dir().glob("*.arch")))
+def test_compact_drawing_draws_each_repeat_once_and_is_accepted(name):
+    template = bundled_template(name)
+    compact, expanded = dot.to_dot(template, compact=True), dot.to_dot(template)
+    nodes = set(node_lines(compact))
+    assert nodes <= set(node_lines(expanded))                  # nothing invented
+    assert not [n for n in nodes if re.search(r"/rep[1-9]\d*/", n)]
+    assert nx.is_directed_acyclic_graph(drawn_graph(compact))
+    repeats = [c for c in clusters_of(expanded).values() if c["label"].startswith("repeat")]
+    assert len([c for c in clusters_of(compact).values() if "one repetition drawn" in
+                c["label"]]) == len(repeats)
+    assert_dot_accepts(compact, f"{name}, compact")
+
+
+def test_compact_repeat_keeps_the_bypass_of_zero_repetitions():
+    text = dot.to_dot(bundled_template("squeezenet_se_auto"), compact=True)
+    assert "repeat group2 ∈ 0..2" in text
+    assert "group2=0" in edge_line(text, "choice", "repeat_1")  # pool1 -> no repetition
+    assert "group1=2" not in text                # the count is the label's, not an edge's
+
+
+def test_collapsed_blocks_are_one_node_each_joined_where_their_layers_were():
+    template = bundled_template("squeezenet_se_auto")
+    text = dot.to_dot(template, compact=True, collapse={"se"})
+    lines = node_lines(text)
+    se = [n for n in lines if n.endswith("/se")]
+    assert se == ["group1/rep0/first/se", "group1/rep0/second/se", "group2/rep0/first/se",
+                  "group2/rep0/second/se"]
+    assert not [n for n in lines if "/se/" in n]
+    assert "ratio ∈ {8, 16, 32}" in lines[se[0]] and "4 layers" in lines[se[0]]
+    g = drawn_graph(text)
+    assert all(g.in_degree(n) >= 1 and g.out_degree(n) >= 1 for n in se)
+    everything = dot.to_dot(template, compact=True, collapse={"all"})
+    assert not [c for c in clusters_of(everything).values() if c.get("fillcolor") == "#f7f9fb"]
+    assert nx.is_directed_acyclic_graph(drawn_graph(everything))
+    assert_dot_accepts(everything, "every block collapsed")
+
+
+def test_cli_draws_compact_by_default_and_expands_on_request():
+    template = bundled_template("squeezenet_auto")
+    proc = archc_dot("squeezenet_auto")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == dot.to_dot(template, compact=True)
+    assert archc_dot("squeezenet_auto", "--expand").stdout == dot.to_dot(template)
+    collapsed = archc_dot("squeezenet_auto", "--collapse", "fire").stdout
+    assert collapsed == dot.to_dot(template, compact=True, collapse={"fire"})

@@ -50,3 +50,9 @@ def test_compile_golden(name):
     summary = compile_summary(arch, lower(arch, compile=False))
     keras.backend.clear_session()
     check_golden(GOLDEN / f"{name}.compile.json", as_json(summary))
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_compact_dot_golden(name):
+    """`archc dot`'s default drawing: each repeat once."""
+    check_golden(GOLDEN / f"{name}.compact.dot", to_dot(archc.load(name), compact=True))

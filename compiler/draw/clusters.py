@@ -62,6 +62,11 @@ def _residual_label(drawn: View, cid: str, info: dict) -> str:
 
 
 def _repeat_label(drawn: View, cid: str, info: dict) -> str:
+    label = _repeat_range(drawn, info)
+    return f"{label}\n(one repetition drawn)" if info.get("compact") else label
+
+
+def _repeat_range(drawn: View, info: dict) -> str:
     hp, counts = info.get("hp"), tuple(info.get("counts", ()))
     if not hp:
         return f"repeat ×{counts[0]}" if len(counts) == 1 else f"repeat {_counts(counts)}"

@@ -48,15 +48,18 @@ from .layout import nest, placement, spine_edges
 from .view import View, view
 
 
-def to_dot(template) -> str:
+def to_dot(template, compact: bool = False, collapse=()) -> str:
     """Graphviz DOT text of a template graph, drawn like the paper's figures.
 
     Args:
         template: a `graph.Template` (anything with `.name`, `.graph`, `.hyperparameters`).
+        compact: draw each repeat once, its first repetition, with its range (`archc dot`'s
+            default); False draws every repetition the repeat can have.
+        collapse: block names (or `all`) whose calls are drawn as one node each.
     Returns:
         The DOT text; the same template always gives the same text.
     """
-    return _template_dot(template, None)
+    return _template_dot(template, None, compact, frozenset(collapse))
 
 
 def template_highlight_dot(template, choices: dict) -> str:
@@ -77,8 +80,9 @@ def template_highlight_dot(template, choices: dict) -> str:
     return _template_dot(template, dict(choices))
 
 
-def _template_dot(template, choices: dict | None) -> str:
-    drawn = view(template, choices)
+def _template_dot(template, choices: dict | None, compact: bool = False,
+                  collapse: frozenset = frozenset()) -> str:
+    drawn = view(template, choices, compact, collapse)
     title = _title(template, drawn)
     if choices is not None and drawn.g.number_of_nodes():
         title += chosen_lines(template.hyperparameters, choices, "highlighted: ")
@@ -111,7 +115,8 @@ def _hidden(drawn: View, cid: str, info: dict) -> bool:
     if not inside:
         return True
     if info["kind"] == Cluster.REP:
-        return not drawn.clusters.get(info.get("parent"), {}).get("hp")
+        repeat = drawn.clusters.get(info.get("parent"), {})
+        return repeat.get("compact") or not repeat.get("hp")
     if info["kind"] == Cluster.ALTERNATIVE:
         children = [c for c, i in drawn.clusters.items() if i.get("parent") == cid]
         return len(inside) == 1 and not children
@@ -208,6 +213,11 @@ def _op_look(drawn: View, n: str, d: dict) -> dict:
 
 
 def _op_label(drawn: View, n: str, d: dict) -> str:
+    if d.get("collapsed"):
+        cid = d["collapsed"]
+        layers = d.get("layers", 0)
+        return (cluster_label(drawn, cid, drawn.clusters[cid])
+                + f"\n{layers} layer{'s' if layers != 1 else ''}")
     op, label = str(d.get("op")), str(d.get("label"))
     if op == "merge":
         by = d.get("args", {}).get("op")

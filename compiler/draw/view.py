@@ -14,6 +14,7 @@ from ..hyper import HpSpec, holds
 from ..kinds import Node
 from ..resolve import resolve
 from .common import short
+from .compact import collapse_blocks, compact_repeats
 from .layout import group_merge_copies, members, spine
 
 
@@ -39,11 +40,17 @@ class View:
     live: Live | None = None  # template_highlight_dot: what the choices keep
 
 
-def view(template, choices: dict | None = None) -> View:
+def view(template, choices: dict | None = None, compact: bool = False,
+         collapse: frozenset = frozenset()) -> View:
     """The drawing's graph of a template; with `choices`, what they keep, and `residual?`
-    joins left unfolded so that the chosen path is a path of drawn edges."""
+    joins left unfolded so that the chosen path is a path of drawn edges. `compact` draws
+    each repeat once; `collapse` names blocks drawn as one node each (`compact.py`)."""
     g = template.graph.copy()
     clusters = {cid: dict(info) for cid, info in g.graph.get("clusters", {}).items()}
+    if compact:
+        compact_repeats(g, clusters)
+    if collapse:
+        collapse_blocks(g, clusters, set(collapse))
     for step in SIMPLIFY:
         if choices is None or step is not _fold_residual_selects:
             step(g)
