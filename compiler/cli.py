@@ -534,8 +534,22 @@ def _report_parser(sub) -> None:
     report.set_defaults(run=cmd_report)
 
 
+def cmd_lsp(args) -> int:
+    from .lsp import serve  # pygls: only for the language server
+
+    return serve(args.import_path)
+
+
+def _lsp_parser(sub) -> None:
+    """`archc lsp`."""
+    server = sub.add_parser("lsp", help="the language server for editors, over stdio "
+                                        "(docs/editor.md)")
+    _import_path_option(server)
+    server.set_defaults(run=cmd_lsp)
+
+
 COMMANDS = (_check_parser, _space_parser, _compile_parser, _search_parser, _landmarks_parser,
-            _dot_parser, _freeze_parser, _report_parser)  # in `archc --help`'s order
+            _dot_parser, _freeze_parser, _report_parser, _lsp_parser)  # `archc --help`'s order
 
 
 class _ClosedSafe:

@@ -25,6 +25,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "compiler"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("", "__main__"),                                 # the package top (`archc.load`); -m
     ("cli",),
+    ("lsp",),                                         # the language server (pygls)
+    ("editor",),                                      # a document -> hover, definitions...
     ("search",),                                      # tuners, oracles, results, report, plot
     ("draw",),                                        # DOT for templates and architectures
     ("data",),                                        # data adapters

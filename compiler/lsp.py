@@ -1,0 +1,191 @@
+"""`archc lsp`: a language server over stdio (pygls) -> `editor.py`'s answers as LSP types.
+
+Documents are checked on open and on every change, the way `archc check` checks a file;
+the faults of an imported file are published in that file and on the import that brings it
+in. Hover, definition, completion and the outline read the last check. Never imports
+TensorFlow: the op table's Keras class names are data.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from lsprotocol import types as lsp
+from pygls.server import LanguageServer
+from pygls.uris import from_fs_path, to_fs_path
+
+from . import editor
+from .diagnostics import ArchError, SourcePos
+
+KINDS = {"op": lsp.CompletionItemKind.Function, "block": lsp.CompletionItemKind.Class,
+         "argument": lsp.CompletionItemKind.Property, "name": lsp.CompletionItemKind.Variable,
+         "keyword": lsp.CompletionItemKind.Keyword}
+SYMBOLS = {"template": lsp.SymbolKind.Module, "import": lsp.SymbolKind.File,
+           "param": lsp.SymbolKind.Constant, "input": lsp.SymbolKind.Variable,
+           "hyperparameter": lsp.SymbolKind.TypeParameter, "block": lsp.SymbolKind.Class,
+           "graph": lsp.SymbolKind.Namespace, "train": lsp.SymbolKind.Object}
+
+
+class ArchServer(LanguageServer):
+    """The server: pygls's LanguageServer with a checked `Analysis` per open document."""
+
+    def __init__(self):
+        super().__init__("archc", "1", text_document_sync_kind=lsp.TextDocumentSyncKind.Full)
+        self.checker = editor.Workspace()
+        self.analyses: dict[str, editor.Analysis] = {}  # uri -> the last check
+        self.published: dict[str, set[str]] = {}  # uri -> the uris its check published to
+
+    def recheck(self, uri: str) -> editor.Analysis:
+        """Check the document and publish its problems; then the other open documents that
+        import it, which see its unsaved text."""
+        analysis = self._check(uri)
+        for other, a in list(self.analyses.items()):
+            if other != uri and a.loaded and _imports(a, analysis.path):
+                self._check(other)
+        return analysis
+
+    def _check(self, uri: str) -> editor.Analysis:
+        document = self.workspace.get_text_document(uri)
+        path = document.path or uri
+        analysis = self.checker.check(path, document.source, self.analyses.get(uri))
+        self.analyses[uri] = analysis
+        self._publish(uri, analysis, document.version)
+        return analysis
+
+    def _publish(self, uri: str, analysis: editor.Analysis, version) -> None:
+        found = {_uri(file, uri, analysis): errors
+                 for file, errors in editor.problems(analysis).items()}
+        for stale in self.published.get(uri, set()) - set(found):
+            self.publish_diagnostics(stale, [])
+        for target, errors in found.items():
+            lines = _lines_of(analysis, target, uri)
+            self.publish_diagnostics(target, [diagnostic(e, lines) for e in errors],
+                                     version if target == uri else None)
+        self.published[uri] = set(found)
+
+    def forget(self, uri: str) -> None:
+        analysis = self.analyses.pop(uri, None)
+        if analysis is not None:
+            self.checker.close(analysis.path)
+        for target in self.published.pop(uri, set()):
+            self.publish_diagnostics(target, [])
+
+
+def _imports(a: editor.Analysis, path: str) -> bool:
+    wanted = Path(path).resolve()
+    return any(Path(f).resolve() == wanted for f in a.loaded.sources if f != a.path)
+
+
+def _uri(file: str, uri: str, analysis: editor.Analysis) -> str:
+    return uri if file == analysis.path else from_fs_path(str(Path(file).resolve()))
+
+
+def _lines_of(analysis: editor.Analysis, target: str, uri: str) -> list[str]:
+    if target == uri:
+        return analysis.index.lines
+    sources = analysis.loaded.sources if analysis.loaded else {}
+    path = to_fs_path(target)
+    text = next((t for f, t in sources.items() if str(Path(f).resolve()) == path), "")
+    return text.split("\n")
+
+
+def diagnostic(error: ArchError, lines: list[str]) -> lsp.Diagnostic:
+    """An error as an LSP diagnostic over its span (or the name at its position)."""
+    message = error.message + (f"\nhint: {error.hint}" if error.hint else "")
+    severity = (lsp.DiagnosticSeverity.Warning if error.kind == "warning"
+                else lsp.DiagnosticSeverity.Error)
+    return lsp.Diagnostic(to_range(error.pos, lines), message, severity, source="archc",
+                          code=type(error).__name__)
+
+
+def to_range(pos: SourcePos | None, lines: list[str]) -> lsp.Range:
+    """A 1-based span -> a 0-based LSP range; a bare position spans the word there (at
+    least one character), a whole-file position (line 0) the first line."""
+    if pos is None or pos.line == 0:
+        return lsp.Range(lsp.Position(0, 0), lsp.Position(0, len(lines[0]) if lines else 0))
+    start = lsp.Position(pos.line - 1, max(pos.column - 1, 0))
+    if pos.end_line and (pos.end_line, pos.end_column) > (pos.line, pos.column):
+        return lsp.Range(start, lsp.Position(pos.end_line - 1, max(pos.end_column - 1, 0)))
+    line = lines[pos.line - 1] if pos.line <= len(lines) else ""
+    match = editor.WORD.match(line, start.character)
+    end = match.end() if match else start.character + 1
+    return lsp.Range(start, lsp.Position(start.line, end))
+
+
+def at(params) -> tuple[int, int]:
+    """An LSP position -> the 1-based line and column of `SourcePos`."""
+    return params.position.line + 1, params.position.character + 1
+
+
+server = ArchServer()
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: ArchServer, params: lsp.DidOpenTextDocumentParams) -> None:
+    ls.recheck(params.text_document.uri)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: ArchServer, params: lsp.DidChangeTextDocumentParams) -> None:
+    ls.recheck(params.text_document.uri)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: ArchServer, params: lsp.DidCloseTextDocumentParams) -> None:
+    ls.forget(params.text_document.uri)
+
+
+@server.feature(lsp.TEXT_DOCUMENT_HOVER)
+def hover(ls: ArchServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    analysis = ls.analyses.get(params.text_document.uri)
+    found = analysis and editor.hover(analysis, *at(params))
+    if not found:
+        return None
+    markdown, span = found
+    return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, markdown),
+                     to_range(span, analysis.index.lines))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
+def definition(ls: ArchServer, params: lsp.DefinitionParams) -> lsp.Location | None:
+    analysis = ls.analyses.get(params.text_document.uri)
+    pos = analysis and editor.definition(analysis, *at(params))
+    if not pos:
+        return None
+    uri = _uri(pos.file, params.text_document.uri, analysis)
+    return lsp.Location(uri, to_range(pos, analysis.index.lines if pos.line else []))
+
+
+@server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
+                lsp.CompletionOptions(trigger_characters=["(", ",", ">"]))
+def completion(ls: ArchServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    analysis = ls.analyses.get(params.text_document.uri)
+    items = editor.completions(analysis, *at(params)) if analysis else []
+    return lsp.CompletionList(is_incomplete=False, items=[
+        lsp.CompletionItem(c.label, kind=KINDS[c.kind], detail=c.detail,
+                           insert_text=c.insert, sort_text=f"{i:04d}")
+        for i, c in enumerate(items)])
+
+
+@server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(ls: ArchServer, params: lsp.DocumentSymbolParams) -> list:
+    analysis = ls.analyses.get(params.text_document.uri)
+    return [_symbol(s, analysis.index.lines) for s in editor.symbols(analysis)] if analysis \
+        else []
+
+
+def _symbol(s: editor.Symbol, lines: list[str]) -> lsp.DocumentSymbol:
+    return lsp.DocumentSymbol(s.name, SYMBOLS[s.kind], to_range(s.pos, lines),
+                              to_range(s.name_pos, lines), detail=s.detail or None,
+                              children=[_symbol(c, lines) for c in s.children])
+
+
+def serve(import_path=()) -> int:
+    """Serve on stdin and stdout until the client says exit; `import_path`: folders imports
+    may name files in (`--import-path`)."""
+    logging.basicConfig(level=logging.WARNING)  # on stderr: stdout carries the protocol
+    server.checker = editor.Workspace(import_path)
+    server.start_io(sys.stdin.buffer, sys.stdout.buffer)
+    return 0
