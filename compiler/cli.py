@@ -7,6 +7,7 @@ Exit codes: 0 valid, 1 template errors, 2 command-line misuse, 70 internal error
 from __future__ import annotations
 
 import argparse
+import difflib
 import io
 import json
 import math
@@ -19,8 +20,10 @@ from pathlib import Path
 from . import pipeline
 from .diagnostics import ArchError, ArchErrors, render
 from .draw import architecture_to_dot, render_format, to_dot
+from .fmt import format_source
 from .freeze import freeze
 from .identity import SAMPLES, survey
+from .parse import decode, read_source
 from .search.report import build_report, format_report, to_json, trial_architecture, trial_dot
 from .search.results import Settings
 from .search.tuners import TUNERS
@@ -332,6 +335,39 @@ def cmd_freeze(args) -> int:
     return EXIT_OK
 
 
+def cmd_fmt(args) -> int:
+    """`fmt FILE...`: rewrite each file in the canonical layout; `--check` and `--diff` write
+    nothing, and exit 1 under `--check` when a file would change; `-` is stdin to stdout."""
+    failed = changed = False
+    for name in args.files:
+        try:
+            source = decode(sys.stdin.buffer.read(), "<stdin>") if name == "-" \
+                else read_source(name)
+            result = format_source(source, "<stdin>" if name == "-" else name)
+        except (ArchError, ArchErrors) as exc:
+            failed = True
+            _report(exc)
+            continue
+        changed |= result != source
+        _fmt_output(args, name, source, result)
+    return EXIT_TEMPLATE if failed or (args.check and changed) else EXIT_OK
+
+
+def _fmt_output(args, name: str, source: str, result: str) -> None:
+    if args.diff:
+        sys.stdout.writelines(difflib.unified_diff(
+            source.splitlines(keepends=True), result.splitlines(keepends=True),
+            f"{name} (original)", f"{name} (formatted)"))
+    if args.check:
+        if result != source:
+            print(f"would reformat {name}", file=sys.stderr)
+    elif name == "-":
+        sys.stdout.write(result)
+    elif not args.diff and result != source:
+        Path(name).write_text(result, encoding="utf-8")
+        print(f"reformatted {name}", file=sys.stderr)
+
+
 def cmd_report(args) -> int:
     if args.top < 1:
         raise UsageError(f"--top takes a positive number, found {args.top}")
@@ -534,6 +570,17 @@ def _report_parser(sub) -> None:
     report.set_defaults(run=cmd_report)
 
 
+def _fmt_parser(sub) -> None:
+    """`archc fmt`."""
+    fmt = sub.add_parser("fmt", help="rewrite templates in the one canonical layout")
+    fmt.add_argument("files", nargs="+", metavar="FILE", help="an .arch file, or - for stdin")
+    fmt.add_argument("--check", action="store_true",
+                     help="write nothing; list the files that would change and exit 1 if any")
+    fmt.add_argument("--diff", action="store_true",
+                     help="write nothing; print a unified diff of the changes")
+    fmt.set_defaults(run=cmd_fmt)
+
+
 def cmd_lsp(args) -> int:
     from .lsp import serve  # pygls: only for the language server
 
@@ -549,7 +596,8 @@ def _lsp_parser(sub) -> None:
 
 
 COMMANDS = (_check_parser, _space_parser, _compile_parser, _search_parser, _landmarks_parser,
-            _dot_parser, _freeze_parser, _report_parser, _lsp_parser)  # `archc --help`'s order
+            _dot_parser, _freeze_parser, _report_parser, _fmt_parser,
+            _lsp_parser)  # in `archc --help`'s order
 
 
 class _ClosedSafe:

@@ -118,12 +118,7 @@ def parse(source: str, filename: str = "<string>") -> ast.Module:
     >>> parse("graph { image -> relu }").declarations[0].body.statements[0].chain.stages[0].func
     'relu'
     """
-    _check_numbers(source, filename)
-    try:
-        tree = _parser().parse(source)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, source, filename) from None
-    _check_depth(tree, filename)
+    tree = syntax_tree(source, filename)
     try:
         children = ToAst(filename).transform(tree).children
     except VisitError as exc:
@@ -131,6 +126,27 @@ def parse(source: str, filename: str = "<string>") -> ast.Module:
             raise exc.orig_exc from None
         raise
     return ast.Module(filename, source, tuple(children))
+
+
+def syntax_tree(source: str, filename: str = "<string>") -> Tree:
+    """The Lark parse tree of template text, positions on every node: for the tools that keep
+    the text's layout (`archc fmt`); the compiler's stages read `parse`'s AST instead.
+
+    Raises:
+        SyntaxError_: the text does not follow the grammar.
+    """
+    _check_numbers(source, filename)
+    try:
+        tree = _parser().parse(source)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, source, filename) from None
+    _check_depth(tree, filename)
+    return tree
+
+
+def tokens(source: str) -> list[Token]:
+    """Every token of text that `syntax_tree` accepted, comments included, blanks left out."""
+    return [t for t in _parser().lex(source, dont_ignore=True) if t.type != "WS"]
 
 
 MAX_NESTING = 160  # levels of the parse tree: nested stages, blocks, brackets, operators

@@ -39,6 +39,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("space",),                                       # template graph -> kt.HyperParameters
     ("graph", "structures", "expressions", "scope"),  # AST -> template graph (the expander)
     ("imports",),                                     # a file and the files it imports
+    ("fmt",),                                         # text -> text in the canonical layout
     ("parse",),                                       # text -> AST
     ("ops",),                                         # the op registry: one entry an op
     ("vocab",),                                       # activations, losses, optimizers...
