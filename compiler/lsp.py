@@ -2,8 +2,9 @@
 
 Documents are checked on open and on every change, the way `archc check` checks a file;
 the faults of an imported file are published in that file and on the import that brings it
-in. Hover, definition, completion and the outline read the last check. Never imports
-TensorFlow: the op table's Keras class names are data.
+in. Hover, definition, completion and the outline read the last check; formatting is
+`archc fmt`'s (one edit replacing the whole document). Never imports TensorFlow: the op
+table's Keras class names are data.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pygls.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from . import editor
-from .diagnostics import ArchError, SourcePos
+from .diagnostics import ArchError, SourcePos, lines_of
+from .fmt import format_source
 
 KINDS = {"op": lsp.CompletionItemKind.Function, "block": lsp.CompletionItemKind.Class,
          "argument": lsp.CompletionItemKind.Property, "name": lsp.CompletionItemKind.Variable,
@@ -180,6 +182,27 @@ def _symbol(s: editor.Symbol, lines: list[str]) -> lsp.DocumentSymbol:
     return lsp.DocumentSymbol(s.name, SYMBOLS[s.kind], to_range(s.pos, lines),
                               to_range(s.name_pos, lines), detail=s.detail or None,
                               children=[_symbol(c, lines) for c in s.children])
+
+
+@server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
+def formatting(ls: ArchServer, params: lsp.DocumentFormattingParams) -> list | None:
+    """The document in `archc fmt`'s layout, as one edit of the whole text; none when it is
+    formatted already, and no answer when it does not parse (its diagnostics say why)."""
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    try:
+        formatted = format_source(document.source, document.path or document.uri)
+    except ArchError:
+        return None
+    if formatted == document.source:
+        return []
+    return [lsp.TextEdit(whole(document.source), formatted)]
+
+
+def whole(source: str) -> lsp.Range:
+    """The range of a whole text (the end in UTF-16 code units, as LSP counts them)."""
+    lines = lines_of(source)
+    end = len(lines[-1].encode("utf-16-le")) // 2
+    return lsp.Range(lsp.Position(0, 0), lsp.Position(len(lines) - 1, end))
 
 
 def serve(import_path=()) -> int:

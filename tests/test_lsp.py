@@ -1,7 +1,7 @@
 """`archc lsp`: pygls's own client talks to `python -m archc lsp` over stdio (one server for
 the module): diagnostics with their ranges on open and change, hover, definition,
-completion and symbols on a bundled template and on broken ones; the editor's checks equal
-`archc check`'s on every invalid template of tests/bad.
+completion, symbols and formatting on a bundled template and on broken ones; the editor's
+checks equal `archc check`'s on every invalid template of tests/bad.
 
 A request sent after a notification is answered after it, so a document's diagnostics have
 arrived once the request that follows its `didOpen` or `didChange` is answered.
@@ -22,6 +22,7 @@ from pygls.uris import from_fs_path
 import archc
 from archc import editor
 from archc.diagnostics import render
+from archc.fmt import format_source
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "squeezenet_se_auto.arch"
@@ -98,6 +99,10 @@ class Session:
         found = self.run(self.client.text_document_completion_async(t.CompletionParams(
             t.TextDocumentIdentifier(uri), t.Position(line - 1, column - 1))))
         return found.items
+
+    def formatting(self, uri: str) -> list[t.TextEdit] | None:
+        return self.run(self.client.text_document_formatting_async(t.DocumentFormattingParams(
+            t.TextDocumentIdentifier(uri), t.FormattingOptions(tab_size=2, insert_spaces=True))))
 
     def stop(self) -> None:
         self.run(self.client.shutdown_async(None))
@@ -364,3 +369,21 @@ def test_the_server_imports_no_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.splitlines()[-1] == "[]"
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def test_formatting_replaces_the_whole_document(lsp, tmp_path):
+    text = "template t  # tiny\ninput image [8,8,3]\ngraph{image->conv2d(4,3)\n->relu}\n"
+    uri = lsp.open(tmp_path / "messy.arch", text)
+    [edit] = lsp.formatting(uri)
+    assert edit.new_text == format_source(text) != text
+    assert "# tiny" in edit.new_text
+    assert span(edit) == (0, 0, 4, 0)  # from the start to after the last newline
+
+
+def test_formatting_a_formatted_or_broken_document(lsp, bundled, tmp_path):
+    assert lsp.formatting(bundled) == []  # the bundled templates are kept formatted
+    uri = lsp.open(tmp_path / "unparsable.arch", BROKEN.replace("}", ""))
+    assert lsp.formatting(uri) is None
