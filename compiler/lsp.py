@@ -1,4 +1,5 @@
-"""`archc lsp`: a language server over stdio (pygls) -> `editor.py`'s answers as LSP types.
+"""`archc lsp`: LSP requests over stdio (pygls) -> `editor.py`'s checks and `hover.py`'s and
+`navigate.py`'s answers, as LSP types.
 
 Documents are checked on open and on every change, the way `archc check` checks a file;
 the faults of an imported file are published in that file and on the import that brings it
@@ -17,9 +18,10 @@ from lsprotocol import types as lsp
 from pygls.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from . import editor
+from . import editor, navigate
 from .diagnostics import ArchError, SourcePos, lines_of
 from .fmt import format_source
+from .hover import hover as hover_text
 
 KINDS = {"op": lsp.CompletionItemKind.Function, "block": lsp.CompletionItemKind.Class,
          "argument": lsp.CompletionItemKind.Property, "name": lsp.CompletionItemKind.Variable,
@@ -142,7 +144,7 @@ def did_close(ls: ArchServer, params: lsp.DidCloseTextDocumentParams) -> None:
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: ArchServer, params: lsp.HoverParams) -> lsp.Hover | None:
     analysis = ls.analyses.get(params.text_document.uri)
-    found = analysis and editor.hover(analysis, *at(params))
+    found = analysis and hover_text(analysis, *at(params))
     if not found:
         return None
     markdown, span = found
@@ -153,7 +155,7 @@ def hover(ls: ArchServer, params: lsp.HoverParams) -> lsp.Hover | None:
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: ArchServer, params: lsp.DefinitionParams) -> lsp.Location | None:
     analysis = ls.analyses.get(params.text_document.uri)
-    pos = analysis and editor.definition(analysis, *at(params))
+    pos = analysis and navigate.definition(analysis, *at(params))
     if not pos:
         return None
     uri = _uri(pos.file, params.text_document.uri, analysis)
@@ -164,7 +166,7 @@ def definition(ls: ArchServer, params: lsp.DefinitionParams) -> lsp.Location | N
                 lsp.CompletionOptions(trigger_characters=["(", ",", ">"]))
 def completion(ls: ArchServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     analysis = ls.analyses.get(params.text_document.uri)
-    items = editor.completions(analysis, *at(params)) if analysis else []
+    items = navigate.completions(analysis, *at(params)) if analysis else []
     return lsp.CompletionList(is_incomplete=False, items=[
         lsp.CompletionItem(c.label, kind=KINDS[c.kind], detail=c.detail,
                            insert_text=c.insert, sort_text=f"{i:04d}")
@@ -174,11 +176,11 @@ def completion(ls: ArchServer, params: lsp.CompletionParams) -> lsp.CompletionLi
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbol(ls: ArchServer, params: lsp.DocumentSymbolParams) -> list:
     analysis = ls.analyses.get(params.text_document.uri)
-    return [_symbol(s, analysis.index.lines) for s in editor.symbols(analysis)] if analysis \
+    return [_symbol(s, analysis.index.lines) for s in navigate.symbols(analysis)] if analysis \
         else []
 
 
-def _symbol(s: editor.Symbol, lines: list[str]) -> lsp.DocumentSymbol:
+def _symbol(s: navigate.Symbol, lines: list[str]) -> lsp.DocumentSymbol:
     return lsp.DocumentSymbol(s.name, SYMBOLS[s.kind], to_range(s.pos, lines),
                               to_range(s.name_pos, lines), detail=s.detail or None,
                               children=[_symbol(c, lines) for c in s.children])

@@ -26,7 +26,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("", "__main__"),                                 # the package top (`archc.load`); -m
     ("cli",),
     ("lsp",),                                         # the language server (pygls)
-    ("editor",),                                      # a document -> hover, definitions...
+    ("hover", "navigate"),                            # an editor's questions, answered
+    ("editor",),                                      # a document's text, checked, indexed
     ("search",),                                      # tuners, oracles, results, report, plot
     ("draw",),                                        # DOT for templates and architectures
     ("data",),                                        # data adapters
