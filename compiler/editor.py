@@ -75,6 +75,7 @@ class Analysis:
     template: pipeline.Template | None = None
     arch: Architecture | None = None  # at the defaults
     import_path: tuple = ()
+    cache: ParseCache | None = field(default=None, repr=False)  # the files parsed so far
     index: Index = field(init=False)
 
     def __post_init__(self):
@@ -103,8 +104,9 @@ class Workspace:
         except ArchError as exc:
             kept = previous.module if previous else None
             return Analysis(path, text, [exc], kept, previous and previous.loaded,
-                            import_path=self.import_path)
-        analysis = Analysis(path, text, [], module, import_path=self.import_path)
+                            import_path=self.import_path, cache=self.cache)
+        analysis = Analysis(path, text, [], module, import_path=self.import_path,
+                            cache=self.cache)
         try:
             with pipeline.recursion_guard(path):
                 self._expand(analysis)
@@ -140,7 +142,8 @@ def problems(analysis: Analysis) -> dict[str, list[ArchError]]:
 def _on_import(analysis: Analysis, error: ArchError) -> ArchError:
     """A fault of an imported file, restated on the main file's import that brings it in."""
     pos = error.pos
-    where = f"{Path(pos.file).name}:{pos.line}:{pos.column}" if pos.line else pos.file
+    name = Path(pos.file).name
+    where = f"{name}:{pos.line}:{pos.column}" if pos.line else name
     located = ArchError(f"in imported {where}: {error.message}",
                         _importing(analysis, Path(pos.file)), error.hint)
     located.kind = error.kind
@@ -162,7 +165,8 @@ def _importing(analysis: Analysis, file: Path) -> SourcePos:
 def _reachable(analysis: Analysis, start: Path) -> set[Path]:
     """`start` and every file it imports, through the files parsed so far."""
     seen, todo = set(), [start]
-    cache = {Path(k): m for k, (_, m) in _cache_of(analysis).items()}
+    parsed = analysis.cache.modules if analysis.cache else {}
+    cache = {Path(k): m for k, (_, m) in parsed.items()}
     while todo:
         path = todo.pop()
         if path in seen:
@@ -174,11 +178,6 @@ def _reachable(analysis: Analysis, start: Path) -> set[Path]:
             if target is not None:
                 todo.append(target)
     return seen
-
-
-def _cache_of(analysis: Analysis) -> dict:
-    parse_import = analysis.loaded.parse_import if analysis.loaded else None
-    return parse_import.modules if isinstance(parse_import, ParseCache) else {}
 
 
 # ---------------------------------------------------------------- the AST, indexed
@@ -209,10 +208,13 @@ def walk(node):
 
 
 class Index:
-    """A module's calls, structures and definitions, with the spans of their names."""
+    """A module's calls, structures and definitions, with the spans of their names, and the
+    lines of the document's current text (which differs from the module's while the text
+    does not parse and the module is the last version that did)."""
 
     def __init__(self, module: ast.Module | None, source: str):
-        self.lines = lines_of(source if module is None else module.source)
+        self.lines = lines_of(source)
+        self._parsed = lines_of(module.source) if module else self.lines
         self.calls: list[ast.Call] = []
         self.structures: list = []  # named or not: optional, residual, repeat, choice, merge
         self.choices: list[ast.HpChoice] = []
@@ -253,12 +255,16 @@ class Index:
         pattern = re.compile(rf"{lead}(?<![A-Za-z0-9_])({re.escape(name)})(?![A-Za-z0-9_])"
                              f"{trail}")
         last = max(pos.end_line, pos.line)
-        for line in range(pos.line, min(last, len(self.lines)) + 1):
+        for line in range(pos.line, min(last, len(self._parsed)) + 1):
             start = pos.column - 1 + skip if line == pos.line else 0
-            m = pattern.search(self.lines[line - 1], max(start, 0))
+            m = pattern.search(self._parsed[line - 1], max(start, 0))
             if m:
                 return SourcePos(pos.file, line, m.start(1) + 1, line, m.end(1) + 1)
         return pos
+
+    def parsed_line(self, line: int) -> str:
+        """A line (1-based) of the text the module was parsed from; "" past its end."""
+        return self._parsed[line - 1] if 0 < line <= len(self._parsed) else ""
 
     def word_at(self, line: int, column: int) -> tuple[str, int] | None:
         """The name at a position (1-based) and its first column, or None."""

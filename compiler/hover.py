@@ -96,7 +96,7 @@ def _hover_name(a: Analysis, word: str, span: SourcePos) -> str | None:
 
 
 def _line(a: Analysis, pos: SourcePos) -> str:
-    return a.index.lines[pos.line - 1].strip() if 0 < pos.line <= len(a.index.lines) else ""
+    return a.index.parsed_line(pos.line).strip()
 
 
 def _join(*parts: str | None) -> str:
@@ -118,9 +118,21 @@ def op_doc(spec: ops.OpSpec) -> str:
 
 
 def _block_doc(a: Analysis, block: ast.BlockDecl) -> str:
-    params = ", ".join(p.name if p.default is None else f"{p.name}=..." for p in block.params)
+    """A block's signature, as written, and where it is defined."""
+    params = ", ".join(_written(a, p.pos) or p.name for p in block.params)
     where = Path(block.pos.file).name
     return f"**block** `{block.name}({params})`, defined in {where}:{block.pos.line}"
+
+
+def _written(a: Analysis, pos: SourcePos) -> str | None:
+    """The text of a one-line span, from the document or the imported file it is in."""
+    sources = a.loaded.sources if a.loaded else {}
+    if pos.end_line != pos.line:
+        return None
+    lines = sources.get(pos.file, "").split("\n")
+    line = a.index.parsed_line(pos.line) if pos.file == a.path else (
+        lines[pos.line - 1] if 0 < pos.line <= len(lines) else "")
+    return line[pos.column - 1:pos.end_column - 1] or None
 
 
 def hp_specs_at(a: Analysis, pos: SourcePos) -> list[HpSpec]:

@@ -41,19 +41,24 @@ class ArchServer(LanguageServer):
         self.analyses: dict[str, editor.Analysis] = {}  # uri -> the last check
         self.published: dict[str, set[str]] = {}  # uri -> the uris its check published to
 
-    def recheck(self, uri: str) -> editor.Analysis:
+    def recheck(self, uri: str) -> None:
         """Check the document and publish its problems; then the other open documents that
-        import it, which see its unsaved text."""
+        import it (or failed on it), which see its unsaved text."""
         analysis = self._check(uri)
         for other, a in list(self.analyses.items()):
-            if other != uri and a.loaded and _imports(a, analysis.path):
+            if analysis and other != uri and _depends(a, analysis.path):
                 self._check(other)
-        return analysis
 
-    def _check(self, uri: str) -> editor.Analysis:
+    def _check(self, uri: str) -> editor.Analysis | None:
         document = self.workspace.get_text_document(uri)
         path = document.path or uri
-        analysis = self.checker.check(path, document.source, self.analyses.get(uri))
+        try:
+            analysis = self.checker.check(path, document.source, self.analyses.get(uri))
+        except Exception as exc:  # noqa: BLE001 - a fault of archc's must not stop the server
+            logging.exception("checking %s", uri)
+            self.show_message_log(f"archc: internal error checking {path}: "
+                                  f"{type(exc).__name__}: {exc}", lsp.MessageType.Error)
+            return None
         self.analyses[uri] = analysis
         self._publish(uri, analysis, document.version)
         return analysis
@@ -77,9 +82,11 @@ class ArchServer(LanguageServer):
             self.publish_diagnostics(target, [])
 
 
-def _imports(a: editor.Analysis, path: str) -> bool:
+def _depends(a: editor.Analysis, path: str) -> bool:
+    """Whether the document `a` read the file `path`, or failed on it."""
+    files = set(a.loaded.sources if a.loaded else ()) | {e.pos.file for e in a.errors if e.pos}
     wanted = Path(path).resolve()
-    return any(Path(f).resolve() == wanted for f in a.loaded.sources if f != a.path)
+    return any(Path(f).resolve() == wanted for f in files - {a.path})
 
 
 def _uri(file: str, uri: str, analysis: editor.Analysis) -> str:

@@ -89,7 +89,7 @@ def completions(a: Analysis, line: int, column: int) -> list[Completion]:
     items += [Completion(k, "keyword", "keyword") for k in sorted(KEYWORDS)]
     unique: dict[str, Completion] = {}
     for item in items:
-        unique.setdefault(item.label, item)  # an argument before the op of its name
+        unique.setdefault(item.label, item)  # a name defined twice is offered once
     return list(unique.values())
 
 
@@ -186,7 +186,7 @@ def _symbol(index: Index, d) -> Symbol | None:
 
 
 def _line_of(index: Index, pos: SourcePos) -> str:
-    line = index.lines[pos.line - 1].strip() if 0 < pos.line <= len(index.lines) else ""
+    line = index.parsed_line(pos.line).strip()
     return line[:80]
 
 

@@ -209,6 +209,34 @@ def test_an_open_block_file_counts_for_its_importers(lsp, tmp_path):
     lsp.close(lib_uri)
 
 
+def test_fixing_an_open_block_file_clears_its_importer(lsp, tmp_path):
+    lib = tmp_path / "lib.arch"
+    lib.write_text("block stem(width) {\n  conv2d(width, 3 -> relu\n}\n")  # does not parse
+    main = tmp_path / "main.arch"
+    main.write_text('template main\nimport "lib.arch"\ninput image [8, 8, 3]\n'
+                    "graph { image -> stem(4) }\n")
+    uri = lsp.open(main)
+    assert lsp.diagnostics[uri]
+    lib_uri = lsp.open(lib)
+    lsp.change(lib_uri, "block stem(width) {\n  conv2d(width, 3) -> relu\n}\n")
+    lsp.symbols(uri)
+    assert lsp.diagnostics[uri] == [] and lsp.diagnostics[lib_uri] == []
+    lsp.close(lib_uri)
+
+
+def test_navigation_while_the_text_does_not_parse(lsp, bundled, tmp_path):
+    text = TEMPLATE.read_text(encoding="utf-8")
+    uri = lsp.open(tmp_path / "typing.arch", text)
+    lsp.change(uri, text + "\ngraph {\n  image -> conv2d(\n")  # being typed
+    [d] = lsp.diagnostics[uri]
+    assert d.range.start.line > text.count("\n")
+    line = line_of(TEMPLATE, "-> conv2d(classes")
+    found = lsp.definition(uri, line, column_of(TEMPLATE, line, "classes"))
+    assert found.range.start.line == line_of(TEMPLATE, "param classes") - 1
+    labels = [i.label for i in lsp.completion(uri, text.count("\n") + 3, 19)]
+    assert labels[0] == "filters="
+
+
 @pytest.mark.parametrize("name", sorted(p.stem for p in BAD.glob("*.arch")
                                         if p.stem not in ("binary_png", "invalid_utf8")))
 def test_the_editor_reports_what_archc_check_reports(name, monkeypatch):
