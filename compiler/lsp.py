@@ -17,11 +17,13 @@ from pathlib import Path
 from lsprotocol import types as lsp
 from pygls.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
+from pygls.workspace.position_codec import PositionCodec
 
 from . import editor, navigate
 from .diagnostics import ArchError, SourcePos, lines_of
 from .fmt import format_source
 from .hover import hover as hover_text
+from .parse import read_source
 
 KINDS = {"op": lsp.CompletionItemKind.Function, "block": lsp.CompletionItemKind.Class,
          "argument": lsp.CompletionItemKind.Property, "name": lsp.CompletionItemKind.Variable,
@@ -68,9 +70,10 @@ class ArchServer(LanguageServer):
                  for file, errors in editor.problems(analysis).items()}
         for stale in self.published.get(uri, set()) - set(found):
             self.publish_diagnostics(stale, [])
+        codec = self.workspace.position_codec
         for target, errors in found.items():
             lines = _lines_of(analysis, target, uri)
-            self.publish_diagnostics(target, [diagnostic(e, lines) for e in errors],
+            self.publish_diagnostics(target, [diagnostic(e, lines, codec) for e in errors],
                                      version if target == uri else None)
         self.published[uri] = set(found)
 
@@ -94,40 +97,57 @@ def _uri(file: str, uri: str, analysis: editor.Analysis) -> str:
 
 
 def _lines_of(analysis: editor.Analysis, target: str, uri: str) -> list[str]:
+    """The lines of the document, or of another file it reads (as loaded, else as the
+    editor or the disk holds it)."""
     if target == uri:
         return analysis.index.lines
-    sources = analysis.loaded.sources if analysis.loaded else {}
     path = to_fs_path(target)
-    text = next((t for f, t in sources.items() if str(Path(f).resolve()) == path), "")
-    return text.split("\n")
+    sources = analysis.loaded.sources if analysis.loaded else {}
+    text = next((t for f, t in sources.items() if str(Path(f).resolve()) == path), None)
+    if text is None and analysis.cache is not None:
+        text = analysis.cache.buffers.get(path)
+    if text is None:
+        try:
+            text = read_source(path)
+        except ArchError:
+            text = ""
+    return lines_of(text)
 
 
-def diagnostic(error: ArchError, lines: list[str]) -> lsp.Diagnostic:
+def diagnostic(error: ArchError, lines: list[str], codec: PositionCodec) -> lsp.Diagnostic:
     """An error as an LSP diagnostic over its span (or the name at its position)."""
     message = error.message + (f"\nhint: {error.hint}" if error.hint else "")
     severity = (lsp.DiagnosticSeverity.Warning if error.kind == "warning"
                 else lsp.DiagnosticSeverity.Error)
-    return lsp.Diagnostic(to_range(error.pos, lines), message, severity, source="archc",
-                          code=type(error).__name__)
+    return lsp.Diagnostic(to_range(error.pos, lines, codec), message, severity,
+                          source="archc", code=type(error).__name__)
 
 
-def to_range(pos: SourcePos | None, lines: list[str]) -> lsp.Range:
-    """A 1-based span -> a 0-based LSP range; a bare position spans the word there (at
-    least one character), a whole-file position (line 0) the first line."""
+def to_range(pos: SourcePos | None, lines: list[str], codec: PositionCodec) -> lsp.Range:
+    """A 1-based span (columns in characters) -> a 0-based LSP range in the client's units
+    (`codec`, UTF-16 unless negotiated); a bare position spans the word there (at least one
+    character), a whole-file position (line 0) the first line."""
     if pos is None or pos.line == 0:
-        return lsp.Range(lsp.Position(0, 0), lsp.Position(0, len(lines[0]) if lines else 0))
-    start = lsp.Position(pos.line - 1, max(pos.column - 1, 0))
-    if pos.end_line and (pos.end_line, pos.end_column) > (pos.line, pos.column):
-        return lsp.Range(start, lsp.Position(pos.end_line - 1, max(pos.end_column - 1, 0)))
-    line = lines[pos.line - 1] if pos.line <= len(lines) else ""
-    match = editor.WORD.match(line, start.character)
-    end = match.end() if match else start.character + 1
-    return lsp.Range(start, lsp.Position(start.line, end))
+        span = lsp.Range(lsp.Position(0, 0), lsp.Position(0, len(lines[0]) if lines else 0))
+    elif pos.end_line and (pos.end_line, pos.end_column) > (pos.line, pos.column):
+        span = lsp.Range(lsp.Position(pos.line - 1, pos.column - 1),
+                         lsp.Position(pos.end_line - 1, pos.end_column - 1))
+    else:
+        line = lines[pos.line - 1] if pos.line <= len(lines) else ""
+        match = editor.WORD.match(line, pos.column - 1)
+        end = match.end() if match else pos.column
+        span = lsp.Range(lsp.Position(pos.line - 1, pos.column - 1),
+                         lsp.Position(pos.line - 1, end))
+    return codec.range_to_client_units(lines, span) if span.end.line < len(lines) else span
 
 
-def at(params) -> tuple[int, int]:
-    """An LSP position -> the 1-based line and column of `SourcePos`."""
-    return params.position.line + 1, params.position.character + 1
+def at(ls: ArchServer, params) -> tuple[int, int]:
+    """An LSP position (in the client's units) -> the 1-based line and column (in
+    characters) of `SourcePos`."""
+    document = ls.workspace.get_text_document(params.text_document.uri)
+    position = document.position_codec.position_from_client_units(document.lines,
+                                                                   params.position)
+    return position.line + 1, position.character + 1
 
 
 server = ArchServer()
@@ -151,29 +171,30 @@ def did_close(ls: ArchServer, params: lsp.DidCloseTextDocumentParams) -> None:
 @server.feature(lsp.TEXT_DOCUMENT_HOVER)
 def hover(ls: ArchServer, params: lsp.HoverParams) -> lsp.Hover | None:
     analysis = ls.analyses.get(params.text_document.uri)
-    found = analysis and hover_text(analysis, *at(params))
+    found = analysis and hover_text(analysis, *at(ls, params))
     if not found:
         return None
     markdown, span = found
     return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, markdown),
-                     to_range(span, analysis.index.lines))
+                     to_range(span, analysis.index.lines, ls.workspace.position_codec))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 def definition(ls: ArchServer, params: lsp.DefinitionParams) -> lsp.Location | None:
     analysis = ls.analyses.get(params.text_document.uri)
-    pos = analysis and navigate.definition(analysis, *at(params))
+    pos = analysis and navigate.definition(analysis, *at(ls, params))
     if not pos:
         return None
     uri = _uri(pos.file, params.text_document.uri, analysis)
-    return lsp.Location(uri, to_range(pos, analysis.index.lines if pos.line else []))
+    lines = _lines_of(analysis, uri, params.text_document.uri) if pos.line else []
+    return lsp.Location(uri, to_range(pos, lines, ls.workspace.position_codec))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_COMPLETION,
                 lsp.CompletionOptions(trigger_characters=["(", ",", ">"]))
 def completion(ls: ArchServer, params: lsp.CompletionParams) -> lsp.CompletionList:
     analysis = ls.analyses.get(params.text_document.uri)
-    items = navigate.completions(analysis, *at(params)) if analysis else []
+    items = navigate.completions(analysis, *at(ls, params)) if analysis else []
     return lsp.CompletionList(is_incomplete=False, items=[
         lsp.CompletionItem(c.label, kind=KINDS[c.kind], detail=c.detail,
                            insert_text=c.insert, sort_text=f"{i:04d}")
@@ -183,14 +204,16 @@ def completion(ls: ArchServer, params: lsp.CompletionParams) -> lsp.CompletionLi
 @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
 def document_symbol(ls: ArchServer, params: lsp.DocumentSymbolParams) -> list:
     analysis = ls.analyses.get(params.text_document.uri)
-    return [_symbol(s, analysis.index.lines) for s in navigate.symbols(analysis)] if analysis \
-        else []
+    if analysis is None:
+        return []
+    codec = ls.workspace.position_codec
+    return [_symbol(s, analysis.index.lines, codec) for s in navigate.symbols(analysis)]
 
 
-def _symbol(s: navigate.Symbol, lines: list[str]) -> lsp.DocumentSymbol:
-    return lsp.DocumentSymbol(s.name, SYMBOLS[s.kind], to_range(s.pos, lines),
-                              to_range(s.name_pos, lines), detail=s.detail or None,
-                              children=[_symbol(c, lines) for c in s.children])
+def _symbol(s: navigate.Symbol, lines: list[str], codec: PositionCodec) -> lsp.DocumentSymbol:
+    return lsp.DocumentSymbol(s.name, SYMBOLS[s.kind], to_range(s.pos, lines, codec),
+                              to_range(s.name_pos, lines, codec), detail=s.detail or None,
+                              children=[_symbol(c, lines, codec) for c in s.children])
 
 
 @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
@@ -204,13 +227,13 @@ def formatting(ls: ArchServer, params: lsp.DocumentFormattingParams) -> list | N
         return None
     if formatted == document.source:
         return []
-    return [lsp.TextEdit(whole(document.source), formatted)]
+    return [lsp.TextEdit(whole(document.source, document.position_codec), formatted)]
 
 
-def whole(source: str) -> lsp.Range:
-    """The range of a whole text (the end in UTF-16 code units, as LSP counts them)."""
+def whole(source: str, codec: PositionCodec) -> lsp.Range:
+    """The range of a whole text, its end in the client's units."""
     lines = lines_of(source)
-    end = len(lines[-1].encode("utf-16-le")) // 2
+    end = codec.client_num_units(lines[-1])
     return lsp.Range(lsp.Position(0, 0), lsp.Position(len(lines) - 1, end))
 
 

@@ -415,3 +415,15 @@ def test_formatting_a_formatted_or_broken_document(lsp, bundled, tmp_path):
     assert lsp.formatting(bundled) == []  # the bundled templates are kept formatted
     uri = lsp.open(tmp_path / "unparsable.arch", BROKEN.replace("}", ""))
     assert lsp.formatting(uri) is None
+
+
+def test_columns_are_counted_in_utf16_units(lsp, tmp_path):
+    """LSP counts a character outside the Basic Multilingual Plane as two units."""
+    line = '  image -> dense(2, activation="\U0001f642") -> relu7'
+    uri = lsp.open(tmp_path / "emoji.arch", BROKEN.replace(BROKEN.split("\n")[3], line))
+    unknown = next(d for d in lsp.diagnostics[uri] if "relu7" in d.message)
+    start = line.index("relu7") + 1  # the emoji is one character and two units
+    assert span(unknown) == (3, start, 3, start + 5)
+    fixed = line.replace("relu7", "softmax")
+    lsp.change(uri, BROKEN.replace(BROKEN.split("\n")[3], fixed))
+    assert "Softmax" in lsp.hover(uri, 4, len(fixed) + 2)  # just after `softmax`, in units
