@@ -21,6 +21,7 @@ from pygls.uris import from_fs_path
 
 import archc
 from archc import editor
+from archc.cli import build_parser, cmd_lsp
 from archc.diagnostics import render
 from archc.fmt import format_source
 
@@ -388,15 +389,17 @@ def test_document_symbols(lsp, bundled):
     assert all(c.kind == t.SymbolKind.TypeParameter for c in found["graph"].children)
 
 
-def test_the_server_imports_no_tensorflow():
-    code = ("import sys; from pathlib import Path; from archc import editor, hover, lsp, navigate; "
+def test_the_server_imports_no_tensorflow_and_check_no_server():
+    code = ("import sys; from pathlib import Path; from archc.cli import main; "
+            "rc = main(['check', 'squeezenet_auto']); light = 'pygls' not in sys.modules; "
+            "from archc import editor, hover, lsp, navigate; "
             f"p = {str(TEMPLATE)!r}; a = editor.Workspace().check(p, Path(p).read_text()); "
             "hover.hover(a, 22, 8); navigate.completions(a, 22, 18); navigate.symbols(a); "
-            "print(sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') "
+            "print(rc, light, sorted(m for m in ('tensorflow', 'keras', 'keras_tuner') "
             "if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout
-    assert out.splitlines()[-1] == "[]"
+                         check=True, cwd=ROOT).stdout
+    assert out.splitlines()[-1] == "0 True []"
 
 
 # ---------------------------------------------------------------- formatting
@@ -427,3 +430,22 @@ def test_columns_are_counted_in_utf16_units(lsp, tmp_path):
     fixed = line.replace("relu7", "softmax")
     lsp.change(uri, BROKEN.replace(BROKEN.split("\n")[3], fixed))
     assert "Softmax" in lsp.hover(uri, 4, len(fixed) + 2)  # just after `softmax`, in units
+
+
+def test_the_import_path_reaches_the_checks(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "stem.arch").write_text("block stem() {\n  conv2d(4, 3)\n}\n")
+    text = 'template t\nimport "stem.arch"\ninput image [8, 8, 3]\ngraph { image -> stem }\n'
+    path = str(tmp_path / "main.arch")
+    [missing] = editor.Workspace().check(path, text).errors
+    assert missing.message == "cannot find imported file 'stem.arch'"
+    assert editor.Workspace([tmp_path / "lib"]).check(path, text).errors == []
+
+
+def test_archc_lsp_on_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["lsp", "--help"])
+    usage = capsys.readouterr().out
+    assert usage.startswith("usage: archc lsp") and "--import-path DIR" in usage
+    args = build_parser().parse_args(["lsp", "--import-path", "lib"])
+    assert args.run is cmd_lsp and args.import_path == ["lib"]
