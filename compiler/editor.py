@@ -262,6 +262,10 @@ class Index:
                 return SourcePos(pos.file, line, m.start(1) + 1, line, m.end(1) + 1)
         return pos
 
+    def parsed_lines(self) -> list[str]:
+        """The lines of the text the module was parsed from."""
+        return self._parsed
+
     def parsed_line(self, line: int) -> str:
         """A line (1-based) of the text the module was parsed from; "" past its end."""
         return self._parsed[line - 1] if 0 < line <= len(self._parsed) else ""

@@ -118,21 +118,35 @@ def op_doc(spec: ops.OpSpec) -> str:
 
 
 def _block_doc(a: Analysis, block: ast.BlockDecl) -> str:
-    """A block's signature, as written, and where it is defined."""
+    """A block's signature, as written, where it is defined, and the comment above it."""
     params = ", ".join(_written(a, p.pos) or p.name for p in block.params)
     where = Path(block.pos.file).name
-    return f"**block** `{block.name}({params})`, defined in {where}:{block.pos.line}"
+    head = f"**block** `{block.name}({params})`, defined in {where}:{block.pos.line}"
+    return _join(head, _comment_above(_lines(a, block.pos.file), block.pos.line))
+
+
+def _lines(a: Analysis, file: str) -> list[str]:
+    """The lines of the document (as parsed) or of a file it imports."""
+    if file == a.path:
+        return a.index.parsed_lines()
+    return (a.loaded.sources.get(file, "") if a.loaded else "").split("\n")
+
+
+def _comment_above(lines: list[str], line: int) -> str | None:
+    """The comment lines right above a 1-based line, without their `#`."""
+    start = line - 1
+    while start > 0 and lines[start - 1].lstrip().startswith("#"):
+        start -= 1
+    text = [x.lstrip()[1:].strip() for x in lines[start:line - 1]]
+    return " ".join(text) or None
 
 
 def _written(a: Analysis, pos: SourcePos) -> str | None:
     """The text of a one-line span, from the document or the imported file it is in."""
-    sources = a.loaded.sources if a.loaded else {}
-    if pos.end_line != pos.line:
+    lines = _lines(a, pos.file)
+    if pos.end_line != pos.line or not 0 < pos.line <= len(lines):
         return None
-    lines = sources.get(pos.file, "").split("\n")
-    line = a.index.parsed_line(pos.line) if pos.file == a.path else (
-        lines[pos.line - 1] if 0 < pos.line <= len(lines) else "")
-    return line[pos.column - 1:pos.end_column - 1] or None
+    return lines[pos.line - 1][pos.column - 1:pos.end_column - 1] or None
 
 
 def hp_specs_at(a: Analysis, pos: SourcePos) -> list[HpSpec]:

@@ -271,6 +271,7 @@ def test_hover_on_a_block_stage(lsp, bundled):
     line = line_of(TEMPLATE, "fire_se(16")
     text = lsp.hover(bundled, line, column_of(TEMPLATE, line, "fire_se"))
     assert "**block** `fire_se(squeeze, expand)`" in text
+    assert "A fire module, then perhaps an SE block, perhaps skipped." in text  # its comment
     assert "`group1/rep0/first`: output (7, 7, 128)" in text
 
 
