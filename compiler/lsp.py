@@ -27,7 +27,7 @@ from .parse import read_source
 
 KINDS = {"op": lsp.CompletionItemKind.Function, "block": lsp.CompletionItemKind.Class,
          "argument": lsp.CompletionItemKind.Property, "name": lsp.CompletionItemKind.Variable,
-         "keyword": lsp.CompletionItemKind.Keyword}
+         "keyword": lsp.CompletionItemKind.Keyword, "file": lsp.CompletionItemKind.File}
 SYMBOLS = {"template": lsp.SymbolKind.Module, "import": lsp.SymbolKind.File,
            "param": lsp.SymbolKind.Constant, "input": lsp.SymbolKind.Variable,
            "hyperparameter": lsp.SymbolKind.TypeParameter, "block": lsp.SymbolKind.Class,

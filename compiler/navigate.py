@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import ast, ops, text
-from .diagnostics import SourcePos, lines_of
+from .diagnostics import ArchError, SourcePos, lines_of
 from .editor import Analysis, Index, skip_of, walk
-from .imports import target_of
-from .parse import KEYWORDS
+from .imports import search_roots, target_of
+from .parse import KEYWORDS, parse_file
 
 # ---------------------------------------------------------------- definitions
 
@@ -66,15 +66,18 @@ def _block_name(a: Analysis, block: ast.BlockDecl) -> SourcePos:
 @dataclass(frozen=True)
 class Completion:
     label: str
-    kind: str  # op, block, argument, name, keyword
+    kind: str  # op, block, argument, name, keyword, file
     detail: str
     insert: str | None = None
 
 
 def completions(a: Analysis, line: int, column: int) -> list[Completion]:
-    """What may be written at a position: inside a call's parentheses, the op's or block's
-    keyword arguments not given yet first; then ops, blocks (imported ones too), the names
-    in scope and keywords."""
+    """What may be written at a position: in an `import "..."`, the files it may name;
+    inside a call's parentheses, the op's or block's keyword arguments not given yet
+    first; then ops, blocks (imported ones too), the names in scope and keywords."""
+    before = lines_of(a.text)[line - 1][:column - 1] if line <= len(lines_of(a.text)) else ""
+    if re.match(r'\s*import\s+"[^"]*$', before):
+        return _importable(a)
     offset = _offset(a.text, line, column)
     found = _open_call(a.text, offset)
     items = _keywords_of(a, *found) if found else []
@@ -91,6 +94,29 @@ def completions(a: Analysis, line: int, column: int) -> list[Completion]:
     for item in items:
         unique.setdefault(item.label, item)  # a name defined twice is offered once
     return list(unique.values())
+
+
+def _importable(a: Analysis) -> list[Completion]:
+    """The block files (only blocks and imports) an import may name: beside the document
+    (and one folder down), in the import path, and among the bundled templates."""
+    found: dict[str, str] = {}
+    for root in search_roots(a.path, a.import_path):
+        for file in sorted([*root.glob("*.arch"), *root.glob("*/*.arch")]):
+            name = file.relative_to(root).as_posix()
+            if name not in found and _only_blocks(a, file):
+                found[name] = str(root)
+    return [Completion(name, "file", f"in {root}") for name, root in found.items()]
+
+
+def _only_blocks(a: Analysis, file: Path) -> bool:
+    """Whether a file parses to blocks and imports only (parsed once while unchanged)."""
+    if file.resolve() == Path(a.path).resolve():
+        return False
+    try:
+        module = a.cache(file) if a.cache else parse_file(file)
+    except ArchError:
+        return False
+    return all(isinstance(d, ast.BlockDecl | ast.Import) for d in module.declarations)
 
 
 def _offset(source: str, line: int, column: int) -> int:

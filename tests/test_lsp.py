@@ -378,6 +378,13 @@ def test_completion_of_ops_blocks_and_imported_names(lsp, bundled):
     assert "classes" in items and "filters=" not in items
 
 
+def test_completion_of_the_files_an_import_may_name(lsp, bundled):
+    line = line_of(TEMPLATE, 'import "blocks/se')
+    items = lsp.completion(bundled, line, len('import "') + 1)
+    assert [i.label for i in items] == sorted(f"blocks/{p.name}" for p in BLOCKS.glob("*.arch"))
+    assert {i.kind for i in items} == {t.CompletionItemKind.File}  # not the templates
+
+
 def test_document_symbols(lsp, bundled):
     found = {s.name: s for s in lsp.symbols(bundled)}
     assert list(found) == ["squeezenet_se_auto", "blocks/fire.arch", "blocks/se.arch",
