@@ -78,11 +78,17 @@ class ArchServer(LanguageServer):
         self.published[uri] = set(found)
 
     def forget(self, uri: str) -> None:
+        """A closed document: its diagnostics go, and the open documents that import it
+        read its file again."""
         analysis = self.analyses.pop(uri, None)
-        if analysis is not None:
-            self.checker.close(analysis.path)
         for target in self.published.pop(uri, set()):
             self.publish_diagnostics(target, [])
+        if analysis is None:
+            return
+        self.checker.close(analysis.path)
+        for other, a in list(self.analyses.items()):
+            if _depends(a, analysis.path):
+                self._check(other)
 
 
 def _depends(a: editor.Analysis, path: str) -> bool:

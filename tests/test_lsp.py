@@ -207,7 +207,9 @@ def test_an_open_block_file_counts_for_its_importers(lsp, tmp_path):
     lsp.change(lib_uri, "block stem(width) {\n  conv2d(width, 3) -> relu7\n}\n")  # unsaved
     lsp.symbols(uri)
     assert "relu7" in lsp.diagnostics[uri][0].message
-    lsp.close(lib_uri)
+    lsp.close(lib_uri)  # unsaved: the file on disk counts again
+    lsp.symbols(uri)
+    assert lsp.diagnostics[uri] == []
 
 
 def test_fixing_an_open_block_file_clears_its_importer(lsp, tmp_path):
