@@ -38,7 +38,7 @@ class ArchServer(LanguageServer):
     """The server: pygls's LanguageServer with a checked `Analysis` per open document."""
 
     def __init__(self):
-        super().__init__("archc", "1", text_document_sync_kind=lsp.TextDocumentSyncKind.Full)
+        super().__init__("archc", "1")  # incremental sync: pygls applies the edits
         self.checker = editor.Workspace()
         self.analyses: dict[str, editor.Analysis] = {}  # uri -> the last check
         self.published: dict[str, set[str]] = {}  # uri -> the uris its check published to

@@ -164,6 +164,17 @@ def test_an_edit_rechecks(lsp, tmp_path):
     assert d.range.start.line == 4 and d.message == "expected ')' or ',', found '}'"
 
 
+def test_an_incremental_edit(lsp, tmp_path):
+    uri = lsp.open(tmp_path / "incremental.arch", BROKEN)
+    lsp.versions[uri] += 1
+    lsp.client.text_document_did_change(t.DidChangeTextDocumentParams(
+        t.VersionedTextDocumentIdentifier(lsp.versions[uri], uri),
+        [t.TextDocumentContentChangeEvent_Type1(t.Range(t.Position(3, 31), t.Position(3, 31)),
+                                                "_")]))  # maxpool2d -> max_pool2d
+    lsp.symbols(uri)
+    assert lsp.diagnostics[uri] == []
+
+
 def test_several_errors_each_at_its_place(lsp, tmp_path):
     text = BROKEN.replace("conv2d(16, 3)", "conv2d(16, 3, paddding=same)")
     uri = lsp.open(tmp_path / "two.arch", text)
