@@ -118,6 +118,15 @@ def is_formatted(text: str, path: str = "<string>") -> bool:
     return format_source(text, path) == text
 
 
+def unified_diff(source: str, result: str, name: str) -> str:
+    """The changes from `source` to `result` as a unified diff ("" for none)."""
+    import difflib  # only `archc fmt --diff` needs it
+
+    return "".join(difflib.unified_diff(source.splitlines(keepends=True),
+                                        result.splitlines(keepends=True),
+                                        f"{name} (original)", f"{name} (formatted)"))
+
+
 # ---------------------------------------------------------------- tokens and their rules
 
 
