@@ -1,6 +1,6 @@
 """`archc check FILE` wall and CPU time per bundled template, against an earlier commit.
 
-    python bench/check.py [--runs N] [--against REF] [--output FILE.md] [FILE...]
+    python bench/check.py [--runs N] [--against REF] [--imports] [--output FILE.md] [FILE...]
 
 Each run is a new process, `.venv/bin/archc check FILE` (the console script, as a user types
 it), timed from outside: wall time (`time.perf_counter` around the process) and CPU time (the
@@ -9,7 +9,9 @@ REF too (`git archive REF` into a temporary folder, put first on PYTHONPATH as `
 alternating with the current code run by run, so that both see the same load of a shared
 machine; the table gives both medians and their ratio. One untimed run of each comes first
 (it also builds the parser-table cache on a first run). Without FILE: every bundled
-template and block library.
+template and block library. `--imports` adds a table of what the imports alone cost, each in
+a new process the same way: the interpreter, the libraries that `archc check` cannot do
+without (lark, pydantic, networkx) and archc's command line.
 """
 
 from __future__ import annotations
@@ -45,11 +47,22 @@ def checkout(ref: str, into: Path) -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(into / "path")}
 
 
-def timed(path: Path, env: dict[str, str] | None) -> tuple[float, float]:
-    """Wall and CPU seconds of one `archc check path`."""
+IMPORTS = {
+    "python -c pass": "pass",
+    "import lark": "import lark",
+    "from pydantic import BaseModel": "from pydantic import BaseModel",
+    "import networkx": "import networkx",
+    "the three": "import lark, networkx; from pydantic import BaseModel",
+    "import archc.cli": "import archc.cli",
+}
+
+
+def timed(path: Path, env: dict[str, str] | None, command: list[str] | None = None
+          ) -> tuple[float, float]:
+    """Wall and CPU seconds of one `archc check path` (or of `command`)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([str(ARCHC), "check", str(path)], env=env, check=True,
+    subprocess.run(command or [str(ARCHC), "check", str(path)], env=env, check=True,
                    stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -86,11 +99,22 @@ def header(names: list[str]) -> str:
     return head + "\n|---|" + "---:|" * (head.count("|") - 2)
 
 
+def import_table(runs: int) -> str:
+    python = str(ROOT / ".venv" / "bin" / "python")
+    lines = ["| imports | wall ms | CPU ms |", "|---|---:|---:|"]
+    for name, code in IMPORTS.items():
+        times = [timed(ROOT, None, [python, "-c", code]) for _ in range(runs + 1)][1:]
+        lines.append(f"| `{name}` | {statistics.median(w for w, _ in times) * 1000:.0f} | "
+                     f"{statistics.median(c for _, c in times) * 1000:.0f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="*", type=Path)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--against", metavar="REF", help="a commit to compare with")
+    parser.add_argument("--imports", action="store_true", help="also time the imports alone")
     parser.add_argument("--output", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -103,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(row(path.resolve(), measure(path, args.runs, variants)))
             print(lines[-1], file=sys.stderr, flush=True)
     table = "\n".join(lines) + "\n"
+    if args.imports:
+        table += "\n" + import_table(args.runs)
     print(table, end="")
     if args.output:
         args.output.write_text(table)
