@@ -109,13 +109,22 @@ def format_source(text: str, path: str = "<string>") -> str:
         return ""
     _place_breaks(toks)
     result = _render(_Layout(toks, tree).lines())
-    _check_kept(text, result, path)
+    _check_kept([t.text for t in toks], result, path)
     return result
 
 
 def is_formatted(text: str, path: str = "<string>") -> bool:
     """Whether `text` is already in the canonical layout."""
     return format_source(text, path) == text
+
+
+def unified_diff(source: str, result: str, name: str) -> str:
+    """The changes from `source` to `result` as a unified diff ("" for none)."""
+    import difflib  # only `archc fmt --diff` needs it
+
+    return "".join(difflib.unified_diff(source.splitlines(keepends=True),
+                                        result.splitlines(keepends=True),
+                                        f"{name} (original)", f"{name} (formatted)"))
 
 
 # ---------------------------------------------------------------- tokens and their rules
@@ -148,14 +157,15 @@ def _tokens(text: str, tree: Tree) -> list[_Token]:
             for t, o in zip(raw, owners, strict=True)]
 
 
-def _item_start(node: Tree, pos: int) -> int:
-    """Where the child of `node` that holds `pos` starts (a statement of a body, an
-    alternative of a choice); `pos` itself for a token of `node`'s own (`|`, `;`)."""
-    for child in node.children:
-        span = _span(child)
-        if span is not None and span[0] <= pos < span[1]:
-            return span[0]
-    return pos
+def _child_spans(node: Tree) -> list[tuple[int, int]]:
+    return [span for child in node.children if (span := _span(child)) is not None]
+
+
+def _item_start(spans: list[tuple[int, int]], pos: int) -> int:
+    """Where the child (of the `spans`, in order) that holds `pos` starts: a statement of a
+    body, an alternative of a choice; `pos` itself for a token of the parent's own (`|`)."""
+    i = bisect.bisect_right(spans, (pos, float("inf"))) - 1
+    return spans[i][0] if i >= 0 and pos < spans[i][1] else pos
 
 
 # ---------------------------------------------------------------- line breaks
@@ -201,6 +211,8 @@ class _Layout:
         self.toks = toks
         self.stack = [_Frame("{", 0, 0, tree, 0)]
         self.columns: dict[int, int] = {}  # a token's start in the source -> its output column
+        self.spans: dict[int, list] = {}  # id of a node -> its children's spans
+        self.code_after = _next_code(toks)
 
     def lines(self) -> list[_Line]:
         lines: list[_Line] = []
@@ -225,17 +237,19 @@ class _Layout:
         frame = self.stack[-1]
         tok = self.toks[i]
         if tok.comment:  # the indentation of the code line after it
-            following = next((t for t in self.toks[i:] if not t.comment), None)
-            if following is None or following.text in CLOSERS:
+            after = self.code_after[i]
+            if after is None or self.toks[after].text in CLOSERS:
                 return frame.inside
-            tok = following
+            tok = self.toks[after]
         if tok.text in CLOSERS:
             return frame.close
         if frame.bracket != "{":
             if tok.text == "->":  # under the head of its chain
                 return self.columns.get(_span(tok.owner)[0], frame.inside)
             return frame.inside
-        start = _item_start(frame.node, tok.start)
+        if id(frame.node) not in self.spans:
+            self.spans[id(frame.node)] = _child_spans(frame.node)
+        start = _item_start(self.spans[id(frame.node)], tok.start)
         if tok.start == start or tok.text == "->" and _span(tok.owner)[0] == start:
             return frame.inside
         return frame.inside + STEP
@@ -257,6 +271,17 @@ class _Layout:
             column = line.indent + len(line.code)
             frame = _Frame(tok.text, column, column - 1, tok.owner, line.base)
         self.stack.append(frame)
+
+
+def _next_code(toks: list[_Token]) -> list[int | None]:
+    """For each token, the index of the first token from it on that is not a comment."""
+    after: list[int | None] = [None] * len(toks)
+    following = None
+    for i in range(len(toks) - 1, -1, -1):
+        if not toks[i].comment:
+            following = i
+        after[i] = following
+    return after
 
 
 def _gap(prev: _Token, tok: _Token, bracket: str) -> str:
@@ -311,15 +336,12 @@ def _align_comments(lines: list[_Line]) -> None:
         run = []
 
 
-def _check_kept(source: str, result: str, path: str) -> None:
-    """The formatted text must parse, to the same tokens and comments as the source."""
+def _check_kept(texts: list[str], result: str, path: str) -> None:
+    """The formatted text must parse, to the same tokens and comments (`texts`) as the
+    source."""
     try:
         syntax_tree(result, path)
     except ArchError as exc:
         raise FormatError(f"{path}: the formatted text does not parse: {exc.message}") from None
-    if _texts(result) != _texts(source):
+    if [str(t).rstrip() for t in tokens(result)] != texts:
         raise FormatError(f"{path}: formatting would change the tokens")
-
-
-def _texts(text: str) -> list[str]:
-    return [str(t).rstrip() for t in tokens(text)]

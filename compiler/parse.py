@@ -6,6 +6,7 @@ Lark's exceptions become `SyntaxError_` here, with "expected X, found Y" message
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
 import re
@@ -36,8 +37,30 @@ KEYWORDS = frozenset(
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
+    """The LALR parser; its tables come from Lark's cache when an earlier run built them
+    (building them takes most of a quick `archc check`; loading them, a few milliseconds)."""
     grammar = _grammar_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    cache = _cache_file(grammar)
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                cache=str(cache) if cache else False)
+
+
+def _cache_file(grammar: str) -> Path | None:
+    """Where Lark keeps the tables: the user's cache folder, never the shared temporary one
+    (Lark unpickles the file, so another user must not be able to plant it), one file a
+    grammar text. Lark checks the hash of the grammar, its options and its own version kept
+    in the file, and rebuilds the tables on any difference or a damaged file. None when
+    there is no writable cache folder: the tables are then built every run."""
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        folder = base / "archc"
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # RuntimeError: no home folder
+        return None
+    if not os.access(folder, os.W_OK | os.R_OK):
+        return None
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return folder / f"grammar-{digest}.lark-cache"
 
 
 def _grammar_text() -> str:

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from strategies import Generated, templates
 
-from archc import cli, pipeline
+from archc import cli, fmt, pipeline
 from archc.diagnostics import SyntaxError_
-from archc.fmt import format_source, is_formatted
+from archc.fmt import FormatError, format_source, is_formatted
 from archc.identity import identity
 from archc.imports import templates_dir
 from archc.parse import parse, tokens
@@ -121,6 +121,12 @@ def test_syntax_error_is_located():
     with pytest.raises(SyntaxError_) as info:
         format_source("graph {\n  image -> \n}\n", "broken.arch")
     assert (info.value.pos.file, info.value.pos.line) == ("broken.arch", 3)
+
+
+def test_a_layout_that_would_change_the_tokens_is_refused(monkeypatch):
+    monkeypatch.setattr(fmt, "_gap", lambda *_: "")  # `hp w` would become `hpw`
+    with pytest.raises(FormatError):
+        format_source("hp w = choice(8, 16)\ngraph { image -> dense(w) }\n")
 
 
 # ---------------------------------------------------------------- the command

@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("graph", "structures", "expressions", "scope"),  # AST -> template graph (the expander)
     ("imports",),                                     # a file and the files it imports
     ("fmt",),                                         # text -> text in the canonical layout
+    ("highlight",),                                   # text -> Pygments tokens (no parser)
     ("parse",),                                       # text -> AST
     ("ops",),                                         # the op registry: one entry an op
     ("vocab",),                                       # activations, losses, optimizers...
