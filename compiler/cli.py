@@ -18,16 +18,16 @@ from pathlib import Path
 
 from . import pipeline
 from .diagnostics import ArchError, ArchErrors, render
-from .draw import architecture_to_dot, render_format, to_dot
-from .freeze import freeze
-from .identity import SAMPLES, survey
-from .search.report import build_report, format_report, to_json, trial_architecture, trial_dot
-from .search.results import Settings
+from .fmt import format_source, unified_diff
+from .parse import decode, read_source
 from .search.tuners import TUNERS
 from .space import describe, format_table
 from .text import plural
 from .values import MAX_INT
 
+# The stages that only some commands use (drawing, freezing, surveys, reports) are imported
+# by those commands: `archc check` loads, and compiles where no bytecode is cached, only what
+# checking needs.
 EXIT_OK, EXIT_TEMPLATE, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 70
 SPACE_ENUMERATION = 500  # `archc space` stays a quick listing: ~5 ms a configuration
 
@@ -126,6 +126,8 @@ def _summary_line(name: str, s: dict) -> str:
 
 
 def cmd_space(args) -> int:
+    from .identity import survey
+
     template = pipeline.load(args.file, parse_assignments(args.set),
                              import_path=args.import_path)
     description = describe(template)
@@ -142,6 +144,8 @@ def cmd_space(args) -> int:
 
 def format_survey(found) -> str:
     """What `archc space` says of the architectures: distinct ones, params and FLOPs."""
+    from .identity import SAMPLES
+
     if found.exact:
         head = plural(found.distinct, "distinct architecture")
     elif found.distinct is None:
@@ -242,6 +246,7 @@ def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
 
 def cmd_search(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
+    from .search.results import Settings
     from .search.run import search
 
     if args.trials < 1 or args.epochs < 1 or args.keep < 0 or args.patience < 0:
@@ -278,6 +283,8 @@ def cmd_landmarks(args) -> int:
 
 
 def cmd_dot(args) -> int:
+    from .draw import render_format
+
     if args.output:
         check_output(args.output)
     text = _trial_dot(args) if args.trial else _template_dot(args)
@@ -296,6 +303,8 @@ def cmd_dot(args) -> int:
 
 def _template_dot(args) -> str:
     """The template, or with --set/--sample one of its architectures."""
+    from .draw import architecture_to_dot, to_dot
+
     if args.file is None:
         raise UsageError("dot needs a template FILE, or --trial DIR ID")
     template, hp_values = pipeline.load_with_settings(args.file, parse_assignments(args.set),
@@ -307,6 +316,8 @@ def _template_dot(args) -> str:
 
 def _trial_dot(args) -> str:
     """`--trial DIR ID`: that trial's architecture; with FILE, FILE with its path highlighted."""
+    from .search.report import trial_dot
+
     if args.sample is not None:
         raise UsageError("--sample and --trial both choose the architecture: give one")
     return trial_dot(*args.trial, template=args.file, settings=parse_assignments(args.set))
@@ -315,6 +326,9 @@ def _trial_dot(args) -> str:
 def cmd_freeze(args) -> int:
     """`freeze DIR TRIAL_ID` or `freeze TEMPLATE [--set ...]`: one architecture as a
     template with no hyperparameters."""
+    from .freeze import freeze
+    from .search.report import trial_architecture
+
     if args.trial is not None:
         if args.set:
             raise UsageError("freeze DIR TRIAL_ID takes no --set: the trial fixes its values")
@@ -332,7 +346,40 @@ def cmd_freeze(args) -> int:
     return EXIT_OK
 
 
+def cmd_fmt(args) -> int:
+    """`fmt FILE...`: rewrite each file in the canonical layout; `--check` and `--diff` write
+    nothing, and exit 1 under `--check` when a file would change; `-` is stdin to stdout."""
+    failed = changed = False
+    for name in args.files:
+        try:
+            source = decode(sys.stdin.buffer.read(), "<stdin>") if name == "-" \
+                else read_source(name)
+            result = format_source(source, "<stdin>" if name == "-" else name)
+        except (ArchError, ArchErrors) as exc:
+            failed = True
+            _report(exc)
+            continue
+        changed |= result != source
+        _fmt_output(args, name, source, result)
+    return EXIT_TEMPLATE if failed or (args.check and changed) else EXIT_OK
+
+
+def _fmt_output(args, name: str, source: str, result: str) -> None:
+    if args.diff:
+        sys.stdout.write(unified_diff(source, result, name))
+    if args.check:
+        if result != source:
+            print(f"would reformat {name}", file=sys.stderr)
+    elif name == "-":
+        sys.stdout.write(result)
+    elif not args.diff and result != source:
+        Path(name).write_text(result, encoding="utf-8")
+        print(f"reformatted {name}", file=sys.stderr)
+
+
 def cmd_report(args) -> int:
+    from .search.report import build_report, format_report, to_json
+
     if args.top < 1:
         raise UsageError(f"--top takes a positive number, found {args.top}")
     reports = [build_report(d, args.top, args.size) for d in args.dirs]
@@ -540,8 +587,34 @@ def _report_parser(sub) -> None:
     report.set_defaults(run=cmd_report)
 
 
+def _fmt_parser(sub) -> None:
+    """`archc fmt`."""
+    fmt = sub.add_parser("fmt", help="rewrite templates in the one canonical layout")
+    fmt.add_argument("files", nargs="+", metavar="FILE", help="an .arch file, or - for stdin")
+    fmt.add_argument("--check", action="store_true",
+                     help="write nothing; list the files that would change and exit 1 if any")
+    fmt.add_argument("--diff", action="store_true",
+                     help="write nothing; print a unified diff of the changes")
+    fmt.set_defaults(run=cmd_fmt)
+
+
+def cmd_lsp(args) -> int:
+    from .lsp import serve  # pygls: only for the language server
+
+    return serve(args.import_path)
+
+
+def _lsp_parser(sub) -> None:
+    """`archc lsp`."""
+    server = sub.add_parser("lsp", help="the language server for editors, over stdio "
+                                        "(docs/editor.md)")
+    _import_path_option(server)
+    server.set_defaults(run=cmd_lsp)
+
+
 COMMANDS = (_check_parser, _space_parser, _compile_parser, _search_parser, _landmarks_parser,
-            _dot_parser, _freeze_parser, _report_parser)  # in `archc --help`'s order
+            _dot_parser, _freeze_parser, _report_parser, _fmt_parser,
+            _lsp_parser)  # in `archc --help`'s order
 
 
 class _ClosedSafe:

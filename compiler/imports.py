@@ -10,7 +10,8 @@ template, whose content is never read.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
@@ -24,6 +25,9 @@ class Loaded:
     main: ast.Module
     blocks: dict[str, ast.BlockDecl]
     sources: dict[str, str]
+    # how imported files are read and parsed: a language server passes a cached one
+    parse_import: Callable[[Path], ast.Module] = field(default=parse_file, repr=False,
+                                                       compare=False)
 
 
 def templates_dir() -> Path:
@@ -34,18 +38,22 @@ def templates_dir() -> Path:
         return Path(__file__).resolve().parent.parent / "templates"
 
 
-def load(path: str | Path, import_path: tuple[str | Path, ...] = ()) -> Loaded:
+def load(path: str | Path, import_path: tuple[str | Path, ...] = (),
+         main: ast.Module | None = None,
+         parse_import: Callable[[Path], ast.Module] = parse_file) -> Loaded:
     """Parse a template file and, transitively, the block files it imports.
 
     Args:
         path: the main template file.
         import_path: further folders that imports may name files in (besides the main file's
             folder and the bundled templates).
+        main: the main file already parsed (an editor's unsaved buffer), else it is read.
+        parse_import: reads and parses an imported file (default `parse.parse_file`).
     Raises:
         ImportErr: an import outside the import path, missing, not an .arch file, or a cycle.
     """
-    main = parse_file(path)
-    loaded = Loaded(main, {}, {main.path: main.source})
+    main = main or parse_file(path)
+    loaded = Loaded(main, {}, {main.path: main.source}, parse_import)
     roots = search_roots(path, import_path)
     _load_imports(main, loaded, [str(Path(main.path).resolve())], roots)
     return loaded
@@ -76,6 +84,15 @@ def _add_block(decl: ast.BlockDecl, loaded: Loaded) -> None:
         raise DuplicateName(f"block '{decl.name}' has the name of an op", decl.pos,
                             "choose another name; ops cannot be redefined")
     loaded.blocks[decl.name] = decl
+
+
+def target_of(decl: ast.Import, module: ast.Module, main: str | Path,
+              import_path=()) -> Path | None:
+    """The file an import in `module` names (resolved) for the template `main`, or None."""
+    try:
+        return _resolve_import(decl, module, search_roots(main, import_path))
+    except ImportErr:
+        return None
 
 
 def _inside(path: Path, roots) -> bool:
@@ -125,7 +142,7 @@ def _load_import(decl: ast.Import, module: ast.Module, loaded: Loaded, stack: li
         raise ImportErr(f"import cycle: {cycle}", decl.pos)
     if any(str(Path(p).resolve()) == key for p in loaded.sources):
         return
-    imported = parse_file(_shown_path(decl, module, target))
+    imported = loaded.parse_import(_shown_path(decl, module, target))
     loaded.sources[imported.path] = imported.source
     for d in imported.declarations:
         if not isinstance(d, ast.BlockDecl | ast.Import):

@@ -6,6 +6,7 @@ Lark's exceptions become `SyntaxError_` here, with "expected X, found Y" message
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 import os
 import re
@@ -36,8 +37,30 @@ KEYWORDS = frozenset(
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
+    """The LALR parser; its tables come from Lark's cache when an earlier run built them
+    (building them takes most of a quick `archc check`; loading them, a few milliseconds)."""
     grammar = _grammar_text()
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    cache = _cache_file(grammar)
+    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                cache=str(cache) if cache else False)
+
+
+def _cache_file(grammar: str) -> Path | None:
+    """Where Lark keeps the tables: the user's cache folder, never the shared temporary one
+    (Lark unpickles the file, so another user must not be able to plant it), one file a
+    grammar text. Lark checks the hash of the grammar, its options and its own version kept
+    in the file, and rebuilds the tables on any difference or a damaged file. None when
+    there is no writable cache folder: the tables are then built every run."""
+    try:
+        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        folder = base / "archc"
+        folder.mkdir(parents=True, exist_ok=True)
+    except (OSError, RuntimeError):  # RuntimeError: no home folder
+        return None
+    if not os.access(folder, os.W_OK | os.R_OK):
+        return None
+    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
+    return folder / f"grammar-{digest}.lark-cache"
 
 
 def _grammar_text() -> str:
@@ -118,12 +141,7 @@ def parse(source: str, filename: str = "<string>") -> ast.Module:
     >>> parse("graph { image -> relu }").declarations[0].body.statements[0].chain.stages[0].func
     'relu'
     """
-    _check_numbers(source, filename)
-    try:
-        tree = _parser().parse(source)
-    except UnexpectedInput as exc:
-        raise _syntax_error(exc, source, filename) from None
-    _check_depth(tree, filename)
+    tree = syntax_tree(source, filename)
     try:
         children = ToAst(filename).transform(tree).children
     except VisitError as exc:
@@ -131,6 +149,27 @@ def parse(source: str, filename: str = "<string>") -> ast.Module:
             raise exc.orig_exc from None
         raise
     return ast.Module(filename, source, tuple(children))
+
+
+def syntax_tree(source: str, filename: str = "<string>") -> Tree:
+    """The Lark parse tree of template text, positions on every node: for the tools that keep
+    the text's layout (`archc fmt`); the compiler's stages read `parse`'s AST instead.
+
+    Raises:
+        SyntaxError_: the text does not follow the grammar.
+    """
+    _check_numbers(source, filename)
+    try:
+        tree = _parser().parse(source)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, source, filename) from None
+    _check_depth(tree, filename)
+    return tree
+
+
+def tokens(source: str) -> list[Token]:
+    """Every token of text that `syntax_tree` accepted, comments included, blanks left out."""
+    return [t for t in _parser().lex(source, dont_ignore=True) if t.type != "WS"]
 
 
 MAX_NESTING = 160  # levels of the parse tree: nested stages, blocks, brackets, operators

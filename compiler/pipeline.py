@@ -206,17 +206,19 @@ def inactive(template: TemplateGraph, given: dict, arch: Architecture) -> dict[s
             if name not in arch.choices and name not in template.params}
 
 
-def check_defaults(template: TemplateGraph) -> None:
+def check_defaults(template: TemplateGraph) -> Architecture | None:
     """Infer the shapes of the default configuration: a template whose baseline cannot be
     built is wrong (shape inference only; Keras is not imported).
 
+    Returns:
+        The architecture at the defaults; None for a block library.
     Raises:
         ArchError: the defaults do not build, prefixed "at the defaults".
     """
     if template.is_library:
-        return
+        return None
     try:
-        resolve(template)
+        return resolve(template)
     except ArchError as exc:
         exc.message = f"at the defaults, {exc.message}"
         raise

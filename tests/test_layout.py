@@ -25,6 +25,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "compiler"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("", "__main__"),                                 # the package top (`archc.load`); -m
     ("cli",),
+    ("lsp",),                                         # the language server (pygls)
+    ("hover", "navigate"),                            # an editor's questions, answered
+    ("editor",),                                      # a document's text, checked, indexed
     ("search",),                                      # tuners, oracles, results, report, plot
     ("draw",),                                        # DOT for templates and architectures
     ("data",),                                        # data adapters
@@ -37,6 +40,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("space",),                                       # template graph -> kt.HyperParameters
     ("graph", "structures", "expressions", "scope"),  # AST -> template graph (the expander)
     ("imports",),                                     # a file and the files it imports
+    ("fmt",),                                         # text -> text in the canonical layout
+    ("highlight",),                                   # text -> Pygments tokens (no parser)
     ("parse",),                                       # text -> AST
     ("ops",),                                         # the op registry: one entry an op
     ("vocab",),                                       # activations, losses, optimizers...
