@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from . import pipeline
-from .diagnostics import ArchError, ArchErrors, render
+from .diagnostics import ArchError, ArchErrors, ArchWarning, render
 from .fmt import format_source, unified_diff
 from .parse import decode, read_source
 from .search.tuners import TUNERS
@@ -107,9 +107,13 @@ def cmd_check(args) -> int:
             results.append({"file": name, "ok": False, "errors": _errors_json(exc)})
             continue
         summary = pipeline.check_summary(template)
-        results.append({"file": name, "ok": True, **summary})
+        warnings = pipeline.lint(template)
+        results.append({"file": name, "ok": True, **summary,
+                        "warnings": _errors_json(ArchErrors(warnings))})
         if not args.json:
             print(_summary_line(name, summary))
+            for warning in warnings:
+                print(render(warning), file=sys.stderr)
     if args.json:
         print(json.dumps({"files": results}, indent=2))
     return EXIT_TEMPLATE if failed else EXIT_OK
@@ -134,18 +138,21 @@ def cmd_space(args) -> int:
     if args.enumerate < 0:
         raise UsageError(f"--enumerate takes a number >= 0, found {args.enumerate}")
     found = survey(template, limit=args.enumerate)
+    warnings = pipeline.lint(template) + _inert_warnings(template, found)
     if args.json:
-        print(json.dumps({**description, "architectures": found.as_json()}, indent=2))
+        print(json.dumps({**description, "architectures": found.as_json(),
+                          "warnings": _errors_json(ArchErrors(warnings))}, indent=2))
     else:
         print(format_table(description))
         print(format_survey(found))
+        for warning in warnings:
+            print(render(warning), file=sys.stderr)
     return EXIT_OK
 
 
 def format_survey(found) -> str:
-    """What `archc space` says of the architectures: distinct ones, params and FLOPs."""
-    from .identity import SAMPLES
-
+    """What `archc space` says of the architectures: distinct and feasible ones, params and
+    FLOPs."""
     if found.exact:
         head = plural(found.distinct, "distinct architecture")
     elif found.distinct is None:
@@ -153,13 +160,38 @@ def format_survey(found) -> str:
     else:
         head = (f"at most {found.distinct:,} distinct architectures (more configurations than "
                 "--enumerate: sampled)")
-    if found.infeasible:
-        head += f"; {plural(found.infeasible, 'configuration')} infeasible or over budget"
-    where = "over the space" if found.exact else f"over {SAMPLES} random samples"
-    lines = [head]
+    where = "over the space" if found.exact else f"over {found.samples} random samples"
+    lines = [head, _feasible_line(found)]
     for cost, (low, high) in found.ranges.items():
         lines.append(f"{cost}: {low:,} to {high:,} ({where})")
     return "\n".join(lines)
+
+
+def _feasible_line(found) -> str:
+    """`N of M configurations feasible (exact)`, or an estimate with its 95 % interval."""
+    if found.exact:
+        return (f"{found.feasible:,} of {plural(found.configurations, 'configuration')} "
+                "feasible and within budget (exact)")
+    low, high = found.feasible_interval
+    hits = found.samples - found.infeasible
+    share = (f"{hits} of {found.samples} random samples, {100 * hits / found.samples:.0f} % "
+             f"(95 % interval {100 * low:.0f} to {100 * high:.0f} %)")
+    if found.configurations is None:
+        return share
+    return (f"about {found.feasible:,.0f} of {found.configurations:,} configurations feasible "
+            f"and within budget, estimated: {share}")
+
+
+def _inert_warnings(template, found) -> list:
+    """A located warning for each hyperparameter that changes nothing."""
+    specs = {h.name: h for h in template.hyperparameters}
+    how = ("in any configuration" if found.exact
+           else "in the sampled configurations it was changed in")
+    return [ArchWarning(f"hyperparameter '{name}' changes nothing {how}: every value gives "
+                        "the same architecture", specs[name].pos,
+                        "make it a constant, or make its values differ")
+            for name in found.inert
+            if not (specs[name].values is not None and len(specs[name].values) == 1)]
 
 
 def cmd_compile(args) -> int:

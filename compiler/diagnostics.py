@@ -40,6 +40,12 @@ class ArchError(Exception):
         return (pos.file, pos.line, pos.column, self.message)
 
 
+class ArchWarning(ArchError):
+    """Something legal that is probably not what the author meant: reported, not fatal."""
+
+    kind = "warning"
+
+
 class SyntaxError_(ArchError):
     """The text does not follow the grammar."""
 

@@ -121,6 +121,7 @@ class Workspace:
                                        self.cache)
         analysis.template = pipeline.expand(analysis.loaded)
         analysis.arch = pipeline.check_defaults(analysis.template)
+        analysis.errors = list(pipeline.lint(analysis.template))  # warnings, as `archc check`
 
     def close(self, path: str) -> None:
         """The file's own content counts again for the templates that import it."""

@@ -22,14 +22,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
 from . import arguments, ops
 from .diagnostics import ArchError
 from .kinds import Node
-from .resolve import Architecture, resolve
+from .resolve import Architecture, active_values, resolve
 from .space import count_configurations, enumerate_configurations, sample
 
 CONTRACTED = ("identity",)  # ops that pass their input through unchanged
@@ -113,15 +113,21 @@ def _digest(data) -> str:
 
 ENUMERATION_LIMIT = 5_000  # configurations resolved one by one for exact figures (~3 ms each)
 SAMPLES = 200              # random configurations for the cost range of a larger space
+FLIPS = 10                 # sampled configurations each hp is changed in, on a larger space
+Z95 = 1.959964             # the normal quantile of a two-sided 95 % interval
 
 
 @dataclass
 class Survey:
-    """The architectures of a space: how many are distinct, and their cost range.
+    """The architectures of a space: how many are distinct and feasible, their cost range,
+    and the hyperparameters that change nothing.
 
     `exact` says whether every configuration was resolved (`configurations` <=
     `ENUMERATION_LIMIT`); otherwise `distinct` is an upper bound (the configuration count, None
-    when a float hp makes it infinite) and the ranges are over `SAMPLES` random samples.
+    when a float hp makes it infinite), `feasible` an estimate from `SAMPLES` random samples
+    with its 95 % interval `feasible_interval`, and the ranges are over the samples.
+    `inert`: the hps whose value never changed the architecture (over the whole space, or,
+    sampled, in `FLIPS` configurations each).
     """
 
     configurations: int | None
@@ -129,38 +135,112 @@ class Survey:
     distinct: int | None
     infeasible: int
     ranges: dict[str, tuple[int, int]]  # cost -> (min, max) over the feasible architectures
+    feasible: float | None = None
+    feasible_interval: tuple[float, float] | None = None
+    samples: int = 0
+    inert: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict:
         return {"configurations": self.configurations, "exact": self.exact,
                 "distinct": self.distinct, "infeasible": self.infeasible,
+                "feasible": self.feasible,
+                "feasible_interval": (list(self.feasible_interval)
+                                      if self.feasible_interval else None),
+                "samples": self.samples, "inert": self.inert,
                 "ranges": {k: list(v) for k, v in self.ranges.items()}}
 
 
 def survey(template, limit: int = ENUMERATION_LIMIT, samples: int = SAMPLES) -> Survey:
     """Resolve the space's configurations (all of them when there are at most `limit`, else
-    `samples` random ones) and count the distinct architectures and their cost range.
+    `samples` random ones) and count the distinct and the feasible architectures, their cost
+    range, and the hyperparameters that change nothing.
 
     >>> from archc.pipeline import load
     >>> s = survey(load("squeezenet"))
-    >>> s.exact, s.distinct, s.configurations
-    (True, 4, 4)
+    >>> s.exact, s.distinct, s.configurations, s.feasible
+    (True, 4, 4, 4)
     """
     n = count_configurations(template)
     exact = n is not None and n <= limit
-    configs = (enumerate_configurations(template) if exact
-               else (sample(template, seed) for seed in range(samples)))
-    seen: set[str] = set()
-    infeasible = 0
+    configs = list(enumerate_configurations(template) if exact
+                   else (sample(template, seed) for seed in range(samples)))
+    outcomes = [_outcome(template, values) for values in configs]
+    infeasible = sum(o is None for o, _ in outcomes)
     ranges: dict[str, tuple[int, int]] = {}
-    for values in configs:
-        try:
-            arch = resolve(template, values)
-        except ArchError:
-            infeasible += 1
-            continue
-        seen.add(identity(arch))
-        for cost in ("params", "flops"):
+    for _, arch in outcomes:
+        for cost in ("params", "flops") if arch is not None else ():
             v = getattr(arch, cost)
             low, high = ranges.get(cost, (v, v))
             ranges[cost] = (min(low, v), max(high, v))
-    return Survey(n, exact, len(seen) if exact else n, infeasible, ranges)
+    found = Survey(n, exact, None, infeasible, ranges, samples=len(configs))
+    if exact:
+        found.distinct = len({o for o, _ in outcomes if o is not None})
+        found.feasible = len(configs) - infeasible
+        found.inert = _inert_exact(template, configs, [o for o, _ in outcomes])
+    else:
+        found.distinct = n
+        found.feasible_interval = _wilson(len(configs) - infeasible, len(configs))
+        share = (len(configs) - infeasible) / len(configs) if configs else 0.0
+        found.feasible = share * n if n is not None else None
+        found.inert = _inert_sampled(template, configs[:FLIPS])
+    return found
+
+
+def _outcome(template, values: dict) -> tuple[str | None, Architecture | None]:
+    try:
+        arch = resolve(template, values)
+    except ArchError:
+        return None, None
+    return identity(arch), arch
+
+
+def _wilson(hits: int, n: int) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95 %): sound at 0 and at n hits too."""
+    if n == 0:
+        return (0.0, 1.0)
+    p = hits / n
+    centre = (p + Z95 ** 2 / (2 * n)) / (1 + Z95 ** 2 / n)
+    half = Z95 / (1 + Z95 ** 2 / n) * (p * (1 - p) / n + Z95 ** 2 / (4 * n * n)) ** 0.5
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _inert_exact(template, configs: list[dict], outcomes: list) -> list[str]:
+    """The hps for which no two configurations that differ in it alone differ in their
+    architecture (or in being feasible)."""
+    inert = []
+    for hp in template.hyperparameters:
+        groups: dict[frozenset, set] = {}
+        for values, outcome in zip(configs, outcomes, strict=True):
+            if hp.name in values:
+                rest = frozenset((k, repr(v)) for k, v in values.items() if k != hp.name)
+                groups.setdefault(rest, set()).add(outcome)
+        if groups and all(len(g) == 1 for g in groups.values()):
+            inert.append(hp.name)
+    return inert
+
+
+def _inert_sampled(template, configs: list[dict]) -> list[str]:
+    """The hps whose every other value left the architecture of each of `configs` (where the
+    hp is active) unchanged."""
+    inert = []
+    for hp in template.hyperparameters:
+        domain = hp.domain()
+        if domain is None or len(domain) > 20:
+            continue                      # a wide range: a few draws prove nothing
+        tried = False
+        for values in (v for v in configs if hp.name in v):
+            base = _outcome(template, values)[0]
+            if base is None:
+                continue                  # infeasible: nothing to compare with
+            for other in (x for x in domain if x != values[hp.name]):
+                tried = True
+                changed = active_values(template, {**values, hp.name: other})
+                if _outcome(template, changed)[0] != base:
+                    break
+            else:
+                continue
+            break
+        else:
+            if tried:
+                inert.append(hp.name)
+    return inert

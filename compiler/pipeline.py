@@ -22,13 +22,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from . import ast
-from .diagnostics import ArchError, SourcePos
+from . import ast, text
+from .diagnostics import ArchError, ArchWarning, SourcePos
 from .graph import COSTS, Constraint, TemplateGraph, build_graph
 from .hyper import show_condition
 from .imports import Loaded, templates_dir
 from .imports import load as load_source
-from .kinds import Node
+from .kinds import Hp, Node
 from .resolve import Architecture, resolve
 from .space import count_configurations, declare_space, sample
 
@@ -222,6 +222,16 @@ def check_defaults(template: TemplateGraph) -> Architecture | None:
     except ArchError as exc:
         exc.message = f"at the defaults, {exc.message}"
         raise
+
+
+def lint(template: TemplateGraph) -> list[ArchWarning]:
+    """Warnings on a valid template: each `choice` with a single option (a constant that
+    `archc space` counts as a hyperparameter), located at the choice."""
+    return [ArchWarning(f"choice '{h.name}' has one option, {text.value(h.values[0])}: it is "
+                        "a constant", h.pos, "write the option without the choice, or give it "
+                        "more options")
+            for h in template.hyperparameters
+            if h.kind == Hp.CHOICE and h.values is not None and len(h.values) == 1]
 
 
 def check_summary(template: TemplateGraph) -> dict:

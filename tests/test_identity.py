@@ -105,3 +105,59 @@ def test_a_large_space_is_an_upper_bound_with_sampled_ranges():
     assert not found.exact and found.distinct == found.configurations
     low, high = found.ranges["params"]
     assert 0 < low <= high
+
+
+# ---------------------------------------------------------------- feasibility and lint
+
+WIDE_RESIDUAL = """
+template wide_residual
+input image [8, 8, 16]
+graph {
+  image -> residual { conv2d(int(16, 1000), 3, padding=same) }
+  -> choice head { a: global_avg_pool2d | b: global_avg_pool2d }
+  -> dense(choice(3), activation=softmax)
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory):
+    path = tmp_path_factory.mktemp("wide") / "wide.arch"
+    path.write_text(WIDE_RESIDUAL)
+    return path
+
+
+def test_feasible_count_is_exact_where_the_space_is_enumerated(wide):
+    found = survey(archc.load(wide))
+    assert found.exact and found.configurations == 985 * 2
+    assert found.feasible == 2 and found.infeasible == 985 * 2 - 2  # only 16 filters add up
+    assert found.inert == ["head", "dense/units"]       # the same layer either way; one value
+
+
+def test_feasible_count_is_estimated_with_its_interval_on_a_larger_space(wide):
+    found = survey(archc.load(wide), limit=100, samples=200)
+    assert not found.exact and found.samples == 200
+    low, high = found.feasible_interval
+    assert low <= 1 / 985 <= high and high < 0.03              # Wilson: sound near 0 hits
+    hits = found.samples - found.infeasible
+    assert found.feasible == pytest.approx(hits / 200 * found.configurations)
+
+
+def test_space_and_check_warn_on_single_options_and_inert_hyperparameters(wide):
+    import json
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "archc", "space", str(wide), "--enumerate",
+                          "2000"],
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "2 of 1,970 configurations feasible and within budget (exact)" in run.stdout
+    assert f"{wide}:7:12: warning: choice 'dense/units' has one option, 3" in run.stderr
+    assert f"{wide}:6:6: warning: hyperparameter 'head' changes nothing" in run.stderr
+    assert "'dense/units' changes nothing" not in run.stderr         # said once, above
+    check = subprocess.run([sys.executable, "-m", "archc", "check", "--json", str(wide)],
+                           capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0
+    warnings = json.loads(check.stdout)["files"][0]["warnings"]
+    assert [(w["line"], w["column"]) for w in warnings] == [(7, 12)]
