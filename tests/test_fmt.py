@@ -11,18 +11,19 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from strategies import Generated, templates
+from strategies import Generated, mutations, templates
 
 from archc import cli, fmt, pipeline
-from archc.diagnostics import SyntaxError_
+from archc.diagnostics import ArchError, SyntaxError_
 from archc.fmt import FormatError, format_source, is_formatted
 from archc.identity import identity
 from archc.imports import templates_dir
-from archc.parse import parse, tokens
+from archc.parse import decode, parse, tokens
 from archc.space import describe
 
 BUNDLED = sorted([*templates_dir().glob("*.arch"), *templates_dir().glob("blocks/*.arch")])
 TEMPLATES = [p for p in BUNDLED if p.parent == templates_dir()]
+BAD = sorted((Path(__file__).parent / "bad").glob("*.arch"))
 
 
 def scramble(text: str, seed: int) -> str:
@@ -88,6 +89,30 @@ def test_generated_templates_keep_their_meaning(generated: Generated):
         assert format_source(text) == text, "not idempotent"
         assert parse(text).declarations == parse(generated.source).declarations
         assert meaning(formatted) == meaning(generated.write(before))
+
+
+def format_or_refuse(data: bytes) -> None:
+    """Any input is formatted (idempotently, to the same tokens) or refused with a located
+    error; nothing else escapes."""
+    try:
+        text = decode(data, "in.arch")
+        result = format_source(text, "in.arch")
+    except ArchError as exc:
+        assert exc.pos is not None and exc.pos.file == "in.arch"
+        return
+    assert format_source(result) == result
+    assert [str(t) for t in tokens(result)] == [str(t).rstrip() for t in tokens(text)]
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_bad_templates_are_formatted_or_refused(path: Path):
+    format_or_refuse(path.read_bytes())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutations((templates_dir() / "squeezenet_se_auto.arch").read_text(encoding="utf-8")))
+def test_damaged_templates_are_formatted_or_refused(data: bytes):
+    format_or_refuse(data)
 
 
 # ---------------------------------------------------------------- the layout
