@@ -373,7 +373,10 @@ def _fmt_output(args, name: str, source: str, result: str) -> None:
     elif name == "-":
         sys.stdout.write(result)
     elif not args.diff and result != source:
-        Path(name).write_text(result, encoding="utf-8")
+        try:
+            Path(name).write_text(result, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {name}: {exc.strerror or exc}") from None
         print(f"reformatted {name}", file=sys.stderr)
 
 

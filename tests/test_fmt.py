@@ -4,6 +4,7 @@ default architecture) of the bundled templates and of generated ones, from scram
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import tempfile
@@ -193,3 +194,19 @@ def test_fmt_reports_a_syntax_error_and_goes_on(messy: Path, tmp_path: Path, cap
     err = capsys.readouterr().err
     assert f"{broken}:3:1: error:" in err and "Traceback" not in err
     assert messy.read_text().startswith("input image [4, 4, 3]")
+
+
+
+def test_fmt_stdin_to_stdout(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"graph{image->relu}")))
+    assert cli.main(["fmt", "-"]) == 0
+    assert capsys.readouterr().out == "graph { image -> relu }\n"
+
+
+def test_fmt_an_unwritable_file_is_a_clear_error(messy: Path, monkeypatch, capsys):
+    def refuse(*_, **__):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    assert cli.main(["fmt", str(messy)]) == 2
+    assert f"cannot write {messy}: Permission denied" in capsys.readouterr().err
