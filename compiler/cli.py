@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from . import pipeline
-from .diagnostics import ArchError, ArchErrors, render
+from .diagnostics import ArchError, ArchErrors, FileError, SourcePos, render
 from .fmt import format_source, unified_diff
 from .parse import decode, read_source
 from .search.tuners import TUNERS
@@ -352,8 +352,7 @@ def cmd_fmt(args) -> int:
     failed = changed = False
     for name in args.files:
         try:
-            source = decode(sys.stdin.buffer.read(), "<stdin>") if name == "-" \
-                else read_source(name)
+            source = _fmt_read(name)
             result = format_source(source, "<stdin>" if name == "-" else name)
         except (ArchError, ArchErrors) as exc:
             failed = True
@@ -362,6 +361,14 @@ def cmd_fmt(args) -> int:
         changed |= result != source
         _fmt_output(args, name, source, result)
     return EXIT_TEMPLATE if failed or (args.check and changed) else EXIT_OK
+
+
+def _fmt_read(name: str) -> str:
+    if name == "-":
+        return decode(sys.stdin.buffer.read(), "<stdin>")
+    if not Path(name).exists():  # unlike the other commands, no bundled template by name
+        raise FileError("no such file", SourcePos(name, 0, 0), "archc fmt takes .arch file paths")
+    return read_source(name)
 
 
 def _fmt_output(args, name: str, source: str, result: str) -> None:

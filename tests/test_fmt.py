@@ -210,3 +210,9 @@ def test_fmt_an_unwritable_file_is_a_clear_error(messy: Path, monkeypatch, capsy
     monkeypatch.setattr(Path, "write_text", refuse)
     assert cli.main(["fmt", str(messy)]) == 2
     assert f"cannot write {messy}: Permission denied" in capsys.readouterr().err
+
+
+def test_fmt_a_missing_file_says_it_takes_paths(tmp_path: Path, capsys):
+    assert cli.main(["fmt", str(tmp_path / "squeezenet")]) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err and "takes .arch file paths" in err
