@@ -80,7 +80,7 @@ def _write_formatted(generated: Generated, directory: str) -> Path:
     return Generated(source, files, name=generated.name).write(directory)
 
 
-@settings(max_examples=15, deadline=None,
+@settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(templates(max_depth=2))
 def test_generated_templates_keep_their_meaning(generated: Generated):
