@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from . import pipeline
-from .diagnostics import ArchError, ArchErrors, ArchWarning, render
+from .diagnostics import ArchError, ArchErrors, ArchWarning, FileError, SourcePos, render
 from .fmt import format_source, unified_diff
 from .parse import decode, read_source
 from .search.tuners import TUNERS
@@ -384,8 +384,7 @@ def cmd_fmt(args) -> int:
     failed = changed = False
     for name in args.files:
         try:
-            source = decode(sys.stdin.buffer.read(), "<stdin>") if name == "-" \
-                else read_source(name)
+            source = _fmt_read(name)
             result = format_source(source, "<stdin>" if name == "-" else name)
         except (ArchError, ArchErrors) as exc:
             failed = True
@@ -394,6 +393,14 @@ def cmd_fmt(args) -> int:
         changed |= result != source
         _fmt_output(args, name, source, result)
     return EXIT_TEMPLATE if failed or (args.check and changed) else EXIT_OK
+
+
+def _fmt_read(name: str) -> str:
+    if name == "-":
+        return decode(sys.stdin.buffer.read(), "<stdin>")
+    if not Path(name).exists():  # unlike the other commands, no bundled template by name
+        raise FileError("no such file", SourcePos(name, 0, 0), "archc fmt takes .arch file paths")
+    return read_source(name)
 
 
 def _fmt_output(args, name: str, source: str, result: str) -> None:
@@ -405,7 +412,10 @@ def _fmt_output(args, name: str, source: str, result: str) -> None:
     elif name == "-":
         sys.stdout.write(result)
     elif not args.diff and result != source:
-        Path(name).write_text(result, encoding="utf-8")
+        try:
+            Path(name).write_text(result, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {name}: {exc.strerror or exc}") from None
         print(f"reformatted {name}", file=sys.stderr)
 
 

@@ -17,8 +17,9 @@ The layout:
 * a line that continues a statement is one level deeper than the statement's first line,
   except a line that starts with the `->` of a chain that starts the statement
   (`image` / `-> conv2d(...)`), which stays at its level;
-* inside `(` or `[` broken over lines, lines line up after the bracket, or are one level
-  deeper than its line where the bracket ends that line;
+* inside `(` or `[` broken over lines, lines line up after the bracket (a line that starts
+  with `->`, under the head of its chain), or are one level deeper than the bracket's line
+  where the bracket ends that line;
 * a comment on a line of its own takes the indentation of the line after it; trailing
   comments of consecutive lines line up, two spaces after the longest of them;
 * at most one blank line in a row, none at the start of a file or body or at their end;

@@ -4,6 +4,7 @@ default architecture) of the bundled templates and of generated ones, from scram
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import tempfile
@@ -11,18 +12,19 @@ from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from strategies import Generated, templates
+from strategies import Generated, mutations, templates
 
 from archc import cli, fmt, pipeline
-from archc.diagnostics import SyntaxError_
+from archc.diagnostics import ArchError, SyntaxError_
 from archc.fmt import FormatError, format_source, is_formatted
 from archc.identity import identity
 from archc.imports import templates_dir
-from archc.parse import parse, tokens
+from archc.parse import decode, parse, tokens
 from archc.space import describe
 
 BUNDLED = sorted([*templates_dir().glob("*.arch"), *templates_dir().glob("blocks/*.arch")])
 TEMPLATES = [p for p in BUNDLED if p.parent == templates_dir()]
+BAD = sorted((Path(__file__).parent / "bad").glob("*.arch"))
 
 
 def scramble(text: str, seed: int) -> str:
@@ -78,7 +80,7 @@ def _write_formatted(generated: Generated, directory: str) -> Path:
     return Generated(source, files, name=generated.name).write(directory)
 
 
-@settings(max_examples=15, deadline=None,
+@settings(max_examples=10, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(templates(max_depth=2))
 def test_generated_templates_keep_their_meaning(generated: Generated):
@@ -88,6 +90,30 @@ def test_generated_templates_keep_their_meaning(generated: Generated):
         assert format_source(text) == text, "not idempotent"
         assert parse(text).declarations == parse(generated.source).declarations
         assert meaning(formatted) == meaning(generated.write(before))
+
+
+def format_or_refuse(data: bytes) -> None:
+    """Any input is formatted (idempotently, to the same tokens) or refused with a located
+    error; nothing else escapes."""
+    try:
+        text = decode(data, "in.arch")
+        result = format_source(text, "in.arch")
+    except ArchError as exc:
+        assert exc.pos is not None and exc.pos.file == "in.arch"
+        return
+    assert format_source(result) == result
+    assert [str(t) for t in tokens(result)] == [str(t).rstrip() for t in tokens(text)]
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_bad_templates_are_formatted_or_refused(path: Path):
+    format_or_refuse(path.read_bytes())
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutations((templates_dir() / "squeezenet_se_auto.arch").read_text(encoding="utf-8")))
+def test_damaged_templates_are_formatted_or_refused(data: bytes):
+    format_or_refuse(data)
 
 
 # ---------------------------------------------------------------- the layout
@@ -168,3 +194,25 @@ def test_fmt_reports_a_syntax_error_and_goes_on(messy: Path, tmp_path: Path, cap
     err = capsys.readouterr().err
     assert f"{broken}:3:1: error:" in err and "Traceback" not in err
     assert messy.read_text().startswith("input image [4, 4, 3]")
+
+
+
+def test_fmt_stdin_to_stdout(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(b"graph{image->relu}")))
+    assert cli.main(["fmt", "-"]) == 0
+    assert capsys.readouterr().out == "graph { image -> relu }\n"
+
+
+def test_fmt_an_unwritable_file_is_a_clear_error(messy: Path, monkeypatch, capsys):
+    def refuse(*_, **__):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "write_text", refuse)
+    assert cli.main(["fmt", str(messy)]) == 2
+    assert f"cannot write {messy}: Permission denied" in capsys.readouterr().err
+
+
+def test_fmt_a_missing_file_says_it_takes_paths(tmp_path: Path, capsys):
+    assert cli.main(["fmt", str(tmp_path / "squeezenet")]) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err and "takes .arch file paths" in err
