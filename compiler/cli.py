@@ -21,7 +21,14 @@ from .diagnostics import ArchError, ArchErrors, render
 from .draw import architecture_to_dot, render_format, to_dot
 from .freeze import freeze
 from .identity import SAMPLES, survey
-from .search.report import build_report, format_report, to_json, trial_architecture, trial_dot
+from .search.report import (
+    build_report,
+    common_reference,
+    format_report,
+    to_json,
+    trial_architecture,
+    trial_dot,
+)
 from .search.results import Settings
 from .search.tuners import TUNERS
 from .space import describe, format_table
@@ -338,7 +345,7 @@ def cmd_freeze(args) -> int:
 def cmd_report(args) -> int:
     if args.top < 1:
         raise UsageError(f"--top takes a positive number, found {args.top}")
-    reports = [build_report(d, args.top, args.size) for d in args.dirs]
+    reports = common_reference([build_report(d, args.top, args.size) for d in args.dirs])
     if args.plot:
         from .search.plot import plot  # matplotlib: only for a plot
 
