@@ -266,6 +266,15 @@ def test_an_objective_given_twice_is_refused(tiny, digits, tmp_path):
                dataset=digits, log=lambda line: None)
 
 
+@pytest.mark.filterwarnings("ignore:Early stopping conditioned on metric")
+def test_an_objective_the_trials_do_not_log_is_a_clear_error(tiny, digits, tmp_path, capsys):
+    with pytest.raises(SearchError, match="--objective val_auc: expected a metric the trials "
+                                          r"log \(accuracy, loss, val_accuracy, val_loss\)"):
+        search(tiny, "digits", tmp_path, Settings(trials=1, epochs=1,
+                                                  objective=["val_auc", "params"]),
+               dataset=digits, log=lambda line: None)
+
+
 # ---------------------------------------------------------------- --set and --input
 
 
@@ -288,10 +297,11 @@ def test_search_set_and_input_fix_the_template_and_are_recorded(tiny, tmp_path, 
     capsys.readouterr()
     # A resume with another --set (or none) is refused, naming it.
     assert main([*argv[:-4], "--set", "width=4", "--input", "image=6,6,1"]) == 1
-    assert "--set: {'width': 8} recorded, {'width': 4} given" in capsys.readouterr().err
+    assert "--set: width=8 recorded, width=4 given" in capsys.readouterr().err
     assert main(argv[:-4]) == 1
     err = capsys.readouterr().err
-    assert "--set: {'width': 8} recorded, {} given" in err and "--input" in err
+    assert "--set: width=8 recorded, none given" in err
+    assert "--input: image=6,6,1 recorded, none given" in err
 
 
 def test_search_set_of_a_hyperparameter_is_refused(tiny, tmp_path, capsys):

@@ -172,6 +172,14 @@ def _compare(directory: Path, recorded: dict, given: dict, extend: bool) -> None
 
 
 def _spell(value) -> str:
+    """A recorded setting as the command line spells it: `width=8 stride=1`, `image=28,28,1`.
+
+    >>> _spell({"image": [28, 28, 1]}), _spell({}), _spell(None)
+    ('image=28,28,1', 'none', 'none')
+    """
+    if isinstance(value, dict):
+        return " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                        for k, v in value.items()) or "none"
     return "none" if value is None else str(value)
 
 

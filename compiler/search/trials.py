@@ -28,7 +28,7 @@ from . import progress, stopping
 from .candidates import Duplicates, admit_candidates
 from .checkpoints import SafeBackupAndRestore
 from .errors import SearchError
-from .objectives import scored, watched
+from .objectives import parts, scored, watched
 from .results import (
     COSTS,
     KT_PROJECT,
@@ -96,7 +96,20 @@ class SearchHyperModel(ArchHyperModel):
         return self.scored({**best_metrics(log.epochs), **arch.cost()})
 
     def scored(self, metrics: dict) -> dict:
-        return metrics if self.objective is None else scored(metrics, self.objective)
+        """The metrics with the scalarisation of several objectives added.
+
+        Raises:
+            ObjectiveNotLogged: an objective is neither a logged metric nor a cost.
+        """
+        if self.objective is None:
+            return metrics
+        missing = [o.name for o in parts(self.objective) if o.name not in metrics]
+        if missing:
+            logged = ", ".join(sorted(m for m in metrics if m not in COSTS))
+            raise ObjectiveNotLogged(f"--objective {missing[0]}: expected a metric the trials "
+                                     f"log ({logged}) or a cost ({', '.join(COSTS[:3])}), "
+                                     f"found '{missing[0]}'")
+        return scored(metrics, self.objective)
 
     def evaluate(self, hp, model, split: str = "test") -> dict | None:
         """`model`'s metrics on `split` ({name: value}), or None if the data has no such
@@ -156,6 +169,11 @@ class EpochLog(keras.callbacks.Callback):
 
 
 # ---------------------------------------------------------------- the tuner
+
+
+class ObjectiveNotLogged(SearchError, kt.errors.FatalError):
+    """An objective that a trial did not log: Keras Tuner stops the search (a `FatalError`),
+    and the CLI shows the message (a `SearchError`)."""
 
 
 class DiskFullInTrial(kt.errors.FatalError):
