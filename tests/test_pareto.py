@@ -217,9 +217,15 @@ def test_evolution_selects_by_non_dominated_sorting(tmp_path):
 
 
 def test_a_two_objective_search_marks_and_reports_its_front(tiny, digits, tmp_path, capsys):
-    results = search(tiny, "digits", tmp_path, Settings(tuner="evolution", trials=3, epochs=1,
-                                                        seed=0, objective=TWO),
-                     dataset=digits, log=lambda line: None)
+    def evolve(trials: int, **more):
+        return search(tiny, "digits", tmp_path, Settings(tuner="evolution", trials=trials,
+                                                         epochs=1, seed=0, objective=TWO, **more),
+                      dataset=digits, log=lambda line: None)
+
+    first = evolve(2)
+    results = evolve(3, extend=True)  # resumed: the oracle reloads, the first trials stay
+    assert results["trials"][:2] == [{**t, "pareto": results["trials"][i]["pareto"]}
+                                     for i, t in enumerate(first["trials"])]
     assert results["objectives"] == [{"name": "val_accuracy", "direction": "max"},
                                      {"name": "params", "direction": "min"}]
     assert results["objective"] == {"name": "multi_objective", "direction": "min"}
