@@ -217,10 +217,12 @@ def test_evolution_selects_by_non_dominated_sorting(tmp_path):
 
 
 def test_a_two_objective_search_marks_and_reports_its_front(tiny, digits, tmp_path, capsys):
+    lines: list[str] = []
+
     def evolve(trials: int, **more):
         return search(tiny, "digits", tmp_path, Settings(tuner="evolution", trials=trials,
                                                          epochs=1, seed=0, objective=TWO, **more),
-                      dataset=digits, log=lambda line: None)
+                      dataset=digits, log=lines.append)
 
     first = evolve(2)
     results = evolve(3, extend=True)  # resumed: the oracle reloads, the first trials stay
@@ -240,6 +242,8 @@ def test_a_two_objective_search_marks_and_reports_its_front(tiny, digits, tmp_pa
         assert t["pareto"] is not beaten
     members = [t["trial_id"] for t in done if t["pareto"]]
     assert members
+    assert any(line.startswith("[1/2] trial 0: val_accuracy ") and "multi_objective" in line
+               and ", on the front, " in line for line in lines)  # the first is on the front
     with open(tmp_path / "results.csv", newline="") as f:
         assert [r["trial_id"] for r in csv.DictReader(f) if r["pareto"] == "true"] == members
 
