@@ -33,7 +33,12 @@ from archc.search.pareto import (
     non_dominated_sort,
     ranking,
 )
-from archc.search.report import build_report, format_report, trial_architecture
+from archc.search.report import (
+    build_report,
+    common_reference,
+    format_report,
+    trial_architecture,
+)
 from archc.space import declare_space
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # keras_tuner's threading
@@ -321,3 +326,30 @@ def test_search_set_of_a_hyperparameter_is_refused(tiny, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "expected a param of the template (classes, width), found 'layers'" in err
     assert not (Path(tmp_path) / "results.json").exists()
+
+
+def _hand_made(directory: Path, points: list[tuple[float, int]]) -> None:
+    """A results directory of a two-objective search with these (val_accuracy, params)."""
+    rows = [{"trial_id": str(i), "status": "COMPLETED", "choices": {}, "params": params,
+             "bytes": 4 * params, "metrics": {"val_accuracy": acc}, "score": -acc}
+            for i, (acc, params) in enumerate(points)]
+    directory.mkdir()
+    (directory / "results.json").write_text(json.dumps({
+        "template": "nowhere", "objective": {"name": "multi_objective", "direction": "min"},
+        "objectives": [{"name": "val_accuracy", "direction": "max"},
+                       {"name": "params", "direction": "min"}], "trials": rows}))
+
+
+def test_reports_of_several_searches_share_one_reference_point(tmp_path):
+    _hand_made(tmp_path / "a", [(0.8, 100), (0.9, 300), (0.7, 400), (0.9, 300)])
+    _hand_made(tmp_path / "b", [(0.5, 50), (0.85, 200)])
+    alone = build_report(tmp_path / "a")
+    assert alone["pareto"] == ["0", "1", "3"]  # a tie: both equal trials are on the front
+    assert alone["hypervolume"] == {"reference": {"val_accuracy": 0.7, "params": 400},
+                                    "value": pytest.approx(0.1 * 200 + 0.2 * 100)}  # staircase
+    a, b = common_reference([build_report(tmp_path / "a"), build_report(tmp_path / "b")])
+    reference = {"val_accuracy": 0.5, "params": 400}
+    assert a["hypervolume"]["reference"] == b["hypervolume"]["reference"] == reference
+    assert a["hypervolume"]["value"] == pytest.approx(0.3 * 200 + 0.4 * 100)
+    assert b["hypervolume"]["value"] == pytest.approx(0.35 * 200)
+    assert "Pareto front (max val_accuracy, min params): 3 trials" in format_report(alone)

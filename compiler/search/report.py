@@ -229,7 +229,11 @@ def multi_front(points: list[dict], axes: list[tuple[str, str]]) -> list[dict]:
     """The points (with their `values`) on the Pareto front of `axes`, in trial order; equal
     points are all on it."""
     coords = [tuple(minimised(p["values"][a], way) for a, way in axes) for p in points]
-    return [points[i] for i in front(coords)]
+    return sorted((points[i] for i in front(coords)), key=lambda p: _trial_order(p["trial_id"]))
+
+
+def _trial_order(trial_id: str) -> tuple:
+    return (0, int(trial_id), "") if trial_id.isdigit() else (1, 0, trial_id)
 
 
 def nadir(points: list[dict], axes: list[tuple[str, str]]) -> dict | None:
