@@ -460,9 +460,9 @@ def mark_front(results: ResultsFile) -> None:
     """Set each row's `pareto`: whether it is on the front of the search's objectives (with
     one objective, the front is the best trial and its ties)."""
     kept, points = front_points(results, results["trials"])
-    members = {id(kept[i]) for i in front(points)}
+    members = {kept[i]["trial_id"] for i in front(points)}
     for row in results["trials"]:
-        row["pareto"] = id(row) in members
+        row["pareto"] = row["trial_id"] in members
 
 
 def tested_metric(objective_name: str) -> str:

@@ -71,7 +71,7 @@ def search(template: str, data: str, directory, settings: Settings | None = None
 
 def _search(template: str, data: str, directory: Path, settings: Settings, dataset,
             log) -> ResultsFile:
-    loaded = load_template(template, settings)
+    loaded = configured_template(template, settings)
     ds = dataset or load_data(data, fraction=settings.fraction, seed=settings.seed or 0,
                               template=loaded)
     fitted = ds.adapt(loaded)
@@ -114,7 +114,7 @@ def _reload_tuner(hypermodel, objective, settings: Settings, results: Results, l
                           hint="rerun with --overwrite to start afresh") from None
 
 
-def load_template(template, settings: Settings):
+def configured_template(template, settings: Settings):
     """The template with `settings.params` (`--set`) and `settings.inputs` (`--input`); the
     data is then fitted to those inputs.
 
