@@ -3,7 +3,11 @@
     python bench/search.py [--template squeezenet_se_auto] [--data fashion_mnist]
                            [--tuners random,hyperband,bayesian] [--trials 20] [--epochs 5]
                            [--fraction 0.1] [--seed 1] [--dir /tmp/archc-bench]
-                           [--control] [--output FILE.md]
+                           [--set NAME=VALUE ...] [--input NAME=H,W,C ...]
+                           [--objective NAME[:min|max] ...] [--control] [--output FILE.md]
+
+`--set`, `--input` and `--objective` are `archc search`'s (repeatable; several objectives
+make a Pareto search, and each run then reports its front's size and hypervolume).
 
 Each tuner runs `archc.search.search` in a fresh Python process (so that its peak memory is
 its own), after the data is loaded once in that process (timed apart). In the process:
@@ -82,8 +86,10 @@ def run_one(args) -> dict:
 
     import archc
     import archc.search.trials as trials_module
+    from archc.cli import parse_assignments, parse_inputs
     from archc.data import load_data
     from archc.search import Settings, search
+    from archc.search.report import build_report
 
     imported = time.perf_counter()
     if args.no_cleanup:
@@ -91,8 +97,9 @@ def run_one(args) -> dict:
     fit = Stopwatch(keras.Model, "fit")
     evaluate = Stopwatch(keras.Model, "evaluate", inside=fit)
     epoch_end = Stopwatch(keras.callbacks.CallbackList, "on_epoch_end")
+    params, inputs = parse_assignments(args.set), parse_inputs(args.input)
     dataset = load_data(args.data, fraction=args.fraction, seed=args.seed,
-                        template=archc.load(args.template))
+                        template=archc.load(args.template, params, inputs))
     loaded = time.perf_counter()
     per_trial: list[dict] = []
     search_start = time.perf_counter()
@@ -106,11 +113,14 @@ def run_one(args) -> dict:
 
     settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
                         patience=args.patience, seed=args.seed, fraction=args.fraction,
-                        stop_early=args.stop_early, overwrite=True)
+                        stop_early=args.stop_early, overwrite=True, params=params,
+                        inputs=inputs, objective=args.objective)
     results = search(args.template, args.data, args.dir, settings, dataset=dataset, log=log)
     wall = time.perf_counter() - search_start
     done = [r for r in results["trials"] if r["status"] in ("COMPLETED", "STOPPED")]
-    best = max(done, key=lambda r: r["score"]) if done else None
+    sign = 1 if results["objective"]["direction"] == "max" else -1
+    best = max(done, key=lambda r: sign * r["score"]) if done else None
+    front = build_report(args.dir, size="params")
     return {
         "tuner": args.tuner, "cleanup": not args.no_cleanup,
         "import_seconds": round(imported - started, 2), "data_seconds": round(loaded - imported, 2),
@@ -130,6 +140,8 @@ def run_one(args) -> dict:
             "test_accuracy": (best["test"] or {}).get("accuracy"), "params": best["params"],
             "bytes": best["bytes"], "epochs": best["epochs"], "choices": best["choices"]},
         "per_trial": per_trial,
+        "objectives": results["objectives"], "pareto": front["pareto"],
+        "hypervolume": front["hypervolume"],
     }
 
 
@@ -148,10 +160,29 @@ def run_all(args) -> list[dict]:
                    "--trials", str(args.trials), "--epochs", str(args.epochs),
                    "--patience", str(args.patience), "--fraction", str(args.fraction),
                    "--seed", str(args.seed), "--stop-early", args.stop_early,
-                   *(["--no-cleanup"] if no_cleanup else [])]
+                   *_repeated(args), *(["--no-cleanup"] if no_cleanup else [])]
         print("$", " ".join(command[1:]), file=sys.stderr, flush=True)
         done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=True)
-        out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        out.append({**json.loads(done.stdout.strip().splitlines()[-1]), "dir": str(directory)})
+    return _shared_reference(out)
+
+
+def _shared_reference(runs: list[dict]) -> list[dict]:
+    """Each run's hypervolume again, with one reference point for all (their volumes then
+    compare): `archc report`'s for several directories."""
+    from archc.search.report import build_report, common_reference
+
+    reports = common_reference([build_report(r["dir"], size="params") for r in runs])
+    return [{**r, "hypervolume": rep["hypervolume"]} for r, rep in zip(runs, reports,
+                                                                       strict=True)]
+
+
+def _repeated(args) -> list[str]:
+    """The repeatable `archc search` options, passed on to each run."""
+    out = []
+    for option in ("set", "input", "objective"):
+        for value in getattr(args, option) or ():
+            out += [f"--{option}", value]
     return out
 
 
@@ -180,7 +211,8 @@ def markdown(runs: list[dict], args, command: str) -> str:
         "",
         f"Budget per tuner: {n} trials, at most {args.epochs} epochs each (Hyperband: "
         f"max_epochs {args.epochs}, factor 3), early-stopping patience {args.patience}, "
-        f"{args.fraction:g} of the training data, seed {args.seed}.",
+        f"{args.fraction:g} of the training data, seed {args.seed}"
+        f"{_options_note(args)}.",
         "",
         "| tuner | trials (completed / distinct) | epochs trained | best val acc | its test acc "
         "| its params | search wall s | in fit s | test eval s | rest s | rest share |",
@@ -195,6 +227,7 @@ def markdown(runs: list[dict], args, command: str) -> str:
             f"| {_f(b.get('test_accuracy'))} | {_n(b.get('params'))} | {r['search_seconds']:.0f} "
             f"| {r['fit_seconds']:.0f} | {r['evaluate_seconds']:.1f} ({r['evaluate_calls']} models)"
             f" | {rest:.1f} | {100 * rest / r['search_seconds']:.1f} % |")
+    lines += _front_lines(runs)
     lines += ["", "Inside `fit`, the epoch-end callbacks (checkpoints, epoch log, early stopping, "
               "TensorBoard):", ""]
     for r in runs:
@@ -224,6 +257,27 @@ def markdown(runs: list[dict], args, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _options_note(args) -> str:
+    repeated = _repeated(args)
+    return ("; " + " ".join(f"`{a} {b}`" for a, b in zip(repeated[::2], repeated[1::2],
+                                                            strict=True))) if repeated else ""
+
+
+def _front_lines(runs: list[dict]) -> list[str]:
+    """Each run's Pareto front (size) and hypervolume, for a search of several objectives."""
+    if not any(len(r.get("objectives") or ()) > 1 for r in runs):
+        return []
+    lines = ["", "The Pareto front of the objectives, and its hypervolume (the reference "
+             "point: the worst value of each objective among all the runs' scored trials):", "",
+             "| tuner | front (trials) | hypervolume | reference |", "|---|---|---:|---|"]
+    for r in runs:
+        volume = r.get("hypervolume") or {}
+        ref = ", ".join(f"{k} {v:.6g}" for k, v in (volume.get("reference") or {}).items())
+        lines.append(f"| {_name(r)} | {', '.join(r['pareto'])} "
+                     f"| {_f(volume.get('value'), 6)} | {ref} |")
+    return lines
+
+
 def _name(run: dict) -> str:
     return run["tuner"] + ("" if run["cleanup"] else " (no clean-up)")
 
@@ -248,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fraction", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dir", default="/tmp/archc-bench", help="the searches' directories")
+    parser.add_argument("--set", action="append", metavar="NAME=VALUE",
+                        help="a template param, as for archc search (repeatable)")
+    parser.add_argument("--input", action="append", metavar="NAME=H,W,C",
+                        help="an input's shape, as for archc search (repeatable)")
+    parser.add_argument("--objective", action="append", metavar="NAME[:min|max]",
+                        help="as for archc search; repeat it for a Pareto search")
     parser.add_argument("--control", action="store_true",
                         help="one more run of the first tuner without the gradient clean-up")
     parser.add_argument("--output", type=Path, help="also write the Markdown here")

@@ -285,10 +285,13 @@ def cmd_search(args) -> int:
         raise UsageError("--trials and --epochs take positive numbers, --keep and --patience "
                          "numbers >= 0")
     settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
-                        patience=args.patience, seed=args.seed, objective=args.objective,
+                        patience=args.patience, seed=args.seed,
+                        objective=args.objective[0] if len(args.objective or ()) == 1
+                        else args.objective,
                         fraction=args.fraction, max_params=args.max_params,
                         max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
                         stop_early=args.stop_early, start_from=args.start_from,
+                        params=parse_assignments(args.set), inputs=parse_inputs(args.input),
                         overwrite=args.overwrite,
                         extend=args.extend, verbose=args.verbose)
     template = pipeline.read(args.file, args.import_path) if args.import_path else args.file
@@ -420,11 +423,11 @@ def _fmt_output(args, name: str, source: str, result: str) -> None:
 
 
 def cmd_report(args) -> int:
-    from .search.report import build_report, format_report, to_json
+    from .search.report import build_report, common_reference, format_report, to_json
 
     if args.top < 1:
         raise UsageError(f"--top takes a positive number, found {args.top}")
-    reports = [build_report(d, args.top, args.size) for d in args.dirs]
+    reports = common_reference([build_report(d, args.top, args.size) for d in args.dirs])
     if args.plot:
         from .search.plot import plot  # matplotlib: only for a plot
 
@@ -535,9 +538,14 @@ def _search_parser(sub) -> None:
     srch.add_argument("--patience", type=int, default=5, metavar="N",
                       help="early stopping: epochs without improvement (default 5)")
     srch.add_argument("--seed", type=int, metavar="S", help="seed the tuner, splits and weights")
-    srch.add_argument("--objective", metavar="NAME[:min|max]",
+    srch.add_argument("--objective", action="append", metavar="NAME[:min|max]",
                       help="a metric (val_accuracy, val_loss, ...) or params, bytes, flops; "
-                           "default: val_accuracy for classification, else val_loss")
+                           "default: val_accuracy for classification, else val_loss; "
+                           "repeat it for a Pareto search (docs/search.md)")
+    srch.add_argument("--set", action="append", metavar="NAME=VALUE",
+                      help="fix a template param (recorded: a resume must give the same)")
+    srch.add_argument("--input", action="append", metavar="NAME=H,W,C",
+                      help="override an input's shape; the data is fitted to it")
     srch.add_argument("--fraction", type=float, default=1.0, metavar="F",
                       help="train on this part of train and validation (0.1, 0.4, 1)")
     srch.add_argument("--max-params", type=int, metavar="N",

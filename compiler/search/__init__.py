@@ -4,6 +4,8 @@
     results.py       the results directory: its files and the shape of results.json/csv
     tuners.py        the `--tuner` table; oracles.py the oracles Keras Tuner lacks
     trials.py        the Keras Tuner tuner and hypermodel that run the trials
+    objectives.py    one or several --objective -> the objective Keras Tuner optimises
+    pareto.py        points -> the Pareto front, non-dominated sorting, hypervolume
     stopping.py      a trial's epochs -> stopped early or not (diverged, chance, median)
     start.py         --start-from: the first trial (the defaults, or an earlier search's)
     candidates.py    an oracle's proposals -> only feasible, in-budget, new ones; duplicates

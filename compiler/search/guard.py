@@ -4,7 +4,8 @@ says why: another search's settings, a damaged file, a trial removed by hand.
 Every setting that defines a search is recorded in `DIR/search.json` (written first, before
 Keras Tuner's project) and compared on every rerun: the template (its name and a hash of its
 file and the files it imports), the data spec and a fingerprint of its arrays, fraction,
-seed, epochs, patience, objective, tuner and --max-params. Only `EXTENDABLE` settings may
+seed, epochs, patience, objective, tuner, the budgets, the template params of --set and the
+input shapes of --input. Only `EXTENDABLE` settings may
 change, and only with `--extend`.
 
 Never imports TensorFlow, Keras or Keras Tuner.
@@ -37,7 +38,8 @@ _LEGACY = {"template": ("template",), "data": ("data",), "tuner": ("tuner",),
 _NAMES = {"template": "template", "template_hash": "template content (hash of its files)",
           "data": "--data", "data_fingerprint": "data content (hash of its splits)",
           "objective": "--objective", "max_params": "--max-params", "max_bytes": "--max-bytes",
-          "max_flops": "--max-flops", "stop_early": "--stop-early"}  # else --KEY
+          "max_flops": "--max-flops", "stop_early": "--stop-early", "params": "--set",
+          "inputs": "--input"}  # else --KEY
 _SAMPLE_ROWS = 64  # rows of each array the data fingerprint reads
 _TRIAL_DIR = re.compile(r"trial_(\d+)$")
 
@@ -50,10 +52,18 @@ def recorded_settings(template, data: str, dataset, settings: Settings, objectiv
     return {"template": template.name, "template_hash": template_hash(template),
             "data": data, "data_fingerprint": data_fingerprint(dataset),
             "fraction": settings.fraction, "seed": settings.seed, "epochs": settings.epochs,
-            "patience": settings.patience, "objective": f"{objective.name}:{objective.direction}",
+            "patience": settings.patience, "objective": _objectives(objective),
             "tuner": settings.tuner, "max_params": settings.max_params,
             "max_bytes": settings.max_bytes, "max_flops": settings.max_flops,
-            "stop_early": settings.stop_early, "trials": settings.trials}
+            "stop_early": settings.stop_early, "trials": settings.trials,
+            "params": dict(settings.params or {}),
+            "inputs": {k: list(v) for k, v in (settings.inputs or {}).items()}}
+
+
+def _objectives(objective) -> str:
+    """`val_accuracy:max`; several objectives (a scalarised one) comma-separated."""
+    return ",".join(f"{o.name}:{o.direction}"
+                    for o in getattr(objective, "objectives", [objective]))
 
 
 def template_hash(template) -> str:
@@ -162,6 +172,14 @@ def _compare(directory: Path, recorded: dict, given: dict, extend: bool) -> None
 
 
 def _spell(value) -> str:
+    """A recorded setting as the command line spells it: `width=8 stride=1`, `image=28,28,1`.
+
+    >>> _spell({"image": [28, 28, 1]}), _spell({}), _spell(None)
+    ('image=28,28,1', 'none', 'none')
+    """
+    if isinstance(value, dict):
+        return " ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
+                        for k, v in value.items()) or "none"
     return "none" if value is None else str(value)
 
 

@@ -20,6 +20,8 @@ from scipy.spatial.distance import cdist
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import Matern
 
+from .pareto import minimised, ranking
+
 RUNNING, STOPPED = trial_module.TrialStatus.RUNNING, trial_module.TrialStatus.STOPPED
 IDLE, COMPLETED = trial_module.TrialStatus.IDLE, trial_module.TrialStatus.COMPLETED
 
@@ -41,6 +43,12 @@ class EvolutionOracle(kt.Oracle):
     trials, but a search of tens has a population of a few trials, and aging then evicts its
     one good trial within a few children and goes on mutating dead ones (issue 11's
     10-trial search did: every child descended from a trial at chance).
+
+    With several objectives (`objectives.Scalarised`) selection is NSGA-II's (Deb et al.
+    2002) instead: the population is the `population_size` completed trials that
+    non-dominated sorting ranks first (a better front, then a larger crowding distance:
+    `pareto.ranking`), and the parent is the best of the sample by the same ranking within the
+    population. The scalarised score plays no part.
 
     Randomness is a function of `seed` and the trial id, so a resumed search proposes what an
     uninterrupted one would.
@@ -75,14 +83,21 @@ class EvolutionOracle(kt.Oracle):
         return _response(self._random_values())
 
     def population(self) -> list:
-        """The last `population_size` completed trials, oldest first."""
+        """The last `population_size` completed trials, oldest first; with several
+        objectives, the `population_size` best by non-dominated sorting, in trial order."""
         done = [self.trials[t] for t in self.end_order
                 if self.trials[t].status == trial_module.TrialStatus.COMPLETED]
-        return done[-self.population_size:]
+        if not self._several():
+            return done[-self.population_size:]
+        done = [t for t in done if self._point(t) is not None]
+        ranks = ranking([self._point(t) for t in done])
+        best = sorted(range(len(done)), key=lambda i: (ranks[i], i))[:self.population_size]
+        return [done[i] for i in sorted(best)]
 
     def _with_elite(self, population: list) -> list:
-        """`population`, and the best completed trial so far if aging has evicted it."""
-        if not self.elite:
+        """`population`, and the best completed trial so far if aging has evicted it (with
+        several objectives the population is elitist already: NSGA-II keeps the best)."""
+        if not self.elite or self._several():
             return population
         done = [t for t in self.trials.values()
                 if t.status == trial_module.TrialStatus.COMPLETED and t.score is not None]
@@ -90,8 +105,24 @@ class EvolutionOracle(kt.Oracle):
         return population if best in population else [best, *population]
 
     def _best(self, trials: list):
+        if self._several():
+            ranks = ranking([self._point(t) for t in self.population()])
+            place = {t.trial_id: r for t, r in zip(self.population(), ranks, strict=True)}
+            return min(trials, key=lambda t: (place[t.trial_id], int(t.trial_id)))
         sign = 1 if self.objective.direction == "max" else -1
         return max(trials, key=lambda t: sign * t.score)
+
+    def _several(self) -> bool:
+        return len(getattr(self.objective, "objectives", ())) > 1
+
+    def _point(self, trial) -> tuple | None:
+        """The trial's objectives as a point to minimise; None if one is missing."""
+        values = [trial.metrics.get_best_value(o.name) if trial.metrics.exists(o.name)
+                  else None for o in self.objective.objectives]
+        if any(v is None for v in values):
+            return None
+        return tuple(minimised(v, o.direction)
+                     for v, o in zip(values, self.objective.objectives, strict=True))
 
     def mutate(self, values: dict, rng: random.Random) -> dict | None:
         """`values` with one active hyperparameter changed, and the conditional

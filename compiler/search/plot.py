@@ -12,6 +12,32 @@ from .errors import ReportError
 from .report import joint_front
 
 MARKERS = "osD^vP*X"
+SIZE_LABELS = {"bytes": "bytes", "params": "parameters", "flops": "FLOPs"}
+
+
+def _view(report: dict) -> dict:
+    """A search with several objectives, as the plot draws it: its first metric against its
+    first cost (else the report's size), its own front ringed."""
+    axes = [tuple(a) for a in report.get("axes") or ()]
+    if len(report.get("objectives") or ()) < 2:
+        return report
+    metric = next(((a, w) for a, w in axes if a not in SIZE_LABELS), axes[0])
+    size = next((a for a, _ in axes if a in SIZE_LABELS), report["size"])
+    points = [{**p, "score": p["values"][metric[0]],
+               size: p["values"].get(size, p.get(size))} for p in report["points"]
+              if p.get("values")]
+    return {**report, "points": points, "size": size, "own_front": True,
+            "objective": {"name": metric[0], "direction": metric[1]}}
+
+
+def _front(reports: list[dict], size: str) -> list:
+    """The front to draw: a search's own front of several objectives, by size; else the
+    front of objective against size over all the reports."""
+    if len(reports) == 1 and reports[0].get("own_front"):
+        r = reports[0]
+        members = [p for p in r["points"] if p["trial_id"] in set(r["pareto"])]
+        return [(r, p) for p in sorted(members, key=lambda p: p[size])]
+    return joint_front(reports)
 
 
 def plot(reports: list[dict], path: str | Path) -> None:
@@ -27,6 +53,7 @@ def plot(reports: list[dict], path: str | Path) -> None:
     except ImportError:
         raise ReportError("--plot needs matplotlib", hint="pip install matplotlib") from None
     _check_type(Path(path), FigureCanvasBase.get_supported_filetypes())
+    reports = [_view(r) for r in reports]
     fig = Figure(figsize=(8, 5.2), layout="constrained")
     ax = fig.subplots()
     size, obj = reports[0]["size"], reports[0]["objective"]
@@ -37,7 +64,7 @@ def plot(reports: list[dict], path: str | Path) -> None:
     ax.set_xscale("log")
     ax.margins(x=0.08, y=0.12)
     _size_ticks(ax, "B" if size == "bytes" else "")
-    ax.set_xlabel(f"model size ({'bytes' if size == 'bytes' else 'parameters'}, log scale)")
+    ax.set_xlabel(f"model size ({SIZE_LABELS.get(size, size)}, log scale)")
     ax.set_ylabel(f"{obj['name']} ({'higher' if obj['direction'] == 'max' else 'lower'} "
                   "is better)")
     ax.set_title(_plot_title(reports), fontsize=11)
@@ -70,7 +97,7 @@ def _scatter(ax, r: dict, size: str, i: int, label: str) -> None:
 
 def _draw_front(ax, reports: list[dict], size: str, several: bool) -> list:
     """The front as a staircase, its trials ringed; returns their labels."""
-    front = joint_front(reports)
+    front = _front(reports, size)
     if not front:
         return []
     up = reports[0]["objective"]["direction"] == "max"

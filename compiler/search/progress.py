@@ -91,10 +91,23 @@ def trial_line(results: ResultsFile, trial_id: str) -> str:
     if row["status"] not in SCORED:
         return f"{head} {row['status'].lower()}: {row['reason']}; {changed}"
     stopped = f"; stopped early: {row['reason']}" if row["status"] == "STOPPED" else ""
-    line = (f"{head}: {results['objective']['name']} {_num(row['score'])}, "
+    line = (f"{head}: {_objective_part(results, row)}, "
             f"{_num(row['params'])} params, {row['seconds']:.1f} s{stopped}; {changed}")
     best = best_row(results)
     return f"{line} | best {_num(best['score'])} (trial {best['trial_id']})"
+
+
+def _objective_part(results: ResultsFile, row: TrialRow) -> str:
+    """`val_accuracy 0.8123`; with several objectives, each metric's value, the scalarised
+    score, and whether the trial is on the front so far."""
+    score = f"{results['objective']['name']} {_num(row['score'])}"
+    given = results.get("objectives") or []
+    if len(given) < 2:
+        return score
+    metrics = [f"{o['name']} {_num(row['metrics'].get(o['name']))}" for o in given
+               if o["name"] in row["metrics"]]
+    front = ", on the front" if row.get("pareto") else ""
+    return ", ".join([*metrics, score]) + front
 
 
 def summary(results: ResultsFile, directory: Path) -> str:

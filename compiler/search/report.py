@@ -20,17 +20,21 @@ from ..diagnostics import ArchError, ArchErrors, clip, did_you_mean
 from ..draw import architecture_to_dot, quote, template_highlight_dot
 from ..hyper import holds
 from ..resolve import active_values
+from ..text import plural
 from .errors import ReportError
+from .pareto import front, hypervolume, minimised
 from .results import (
     ResultsFile,
     TrialRow,
     load_results,
     load_template,
     objective,
+    objectives,
     score,
     spell,
     template_ref,
     tested_metric,
+    value,
 )
 
 INACTIVE = "-"
@@ -201,6 +205,73 @@ def pareto(trials: list[dict], name: str, direction: str, size: str) -> list[dic
     return front
 
 
+def front_axes(results: ResultsFile, size: str) -> list[tuple[str, str]]:
+    """The objectives of the report's Pareto front, (name, direction) each: those of a search
+    with several, else its objective and the model size."""
+    given = objectives(results)
+    return given if len(given) > 1 else [objective(results), (size, "min")]
+
+
+def axis_values(trial: TrialRow, axes: list[tuple[str, str]], name: str) -> dict | None:
+    """{axis: the trial's value} (`name`: the search's objective, read as `score` reads it);
+    None if it lacks one."""
+    values = {}
+    for axis, _ in axes:
+        found = score(trial, axis) if axis == name else (
+            _size(trial, axis) if axis in SIZES else value(trial, axis))
+        if found is None:
+            return None
+        values[axis] = float(found)
+    return values
+
+
+def multi_front(points: list[dict], axes: list[tuple[str, str]]) -> list[dict]:
+    """The points (with their `values`) on the Pareto front of `axes`, in trial order; equal
+    points are all on it."""
+    coords = [tuple(minimised(p["values"][a], way) for a, way in axes) for p in points]
+    return sorted((points[i] for i in front(coords)), key=lambda p: _trial_order(p["trial_id"]))
+
+
+def _trial_order(trial_id: str) -> tuple:
+    return (0, int(trial_id), "") if trial_id.isdigit() else (1, 0, trial_id)
+
+
+def nadir(points: list[dict], axes: list[tuple[str, str]]) -> dict | None:
+    """The hypervolume's reference point: each axis's worst value among the points."""
+    if not points:
+        return None
+    worst = {}
+    for a, way in axes:
+        values = [p["values"][a] for p in points]
+        worst[a] = min(values) if way == "max" else max(values)
+    return worst
+
+
+def front_volume(points: list[dict], axes: list[tuple[str, str]],
+                 reference: dict | None) -> float | None:
+    """The hypervolume that the points dominate up to `reference` (in the axes' units)."""
+    if reference is None:
+        return None
+    ref = tuple(minimised(reference[a], way) for a, way in axes)
+    return hypervolume([tuple(minimised(p["values"][a], way) for a, way in axes)
+                        for p in points], ref)
+
+
+def common_reference(reports: list[dict]) -> list[dict]:
+    """Several reports of searches with the same front axes: each one's hypervolume again,
+    with the reference point of all of their points (so that they compare)."""
+    axes = reports[0]["axes"]
+    if len(reports) < 2 or any(r["axes"] != axes for r in reports):
+        return reports
+    everything = [p for r in reports for p in r["points"] if p.get("values")]
+    reference = nadir(everything, [tuple(a) for a in axes])
+    for r in reports:
+        front_points = [p for p in r["points"] if p["trial_id"] in set(r["pareto"])]
+        r["hypervolume"] = {"value": front_volume(front_points, [tuple(a) for a in axes],
+                                                  reference), "reference": reference}
+    return reports
+
+
 def build_report(directory: str | Path, top: int = 5, size: str = "bytes") -> dict:
     """The report of one results directory, as `archc report --json` prints it.
 
@@ -218,13 +289,26 @@ def build_report(directory: str | Path, top: int = 5, size: str = "bytes") -> di
     best = ranked(results)
     leaders = best[:top]
     template = _template_or_none(results, directory)
+    axes = front_axes(results, size)
+    points = [{"trial_id": str(t["trial_id"]), "score": score(t, name),
+               "params": _size(t, "params"), "bytes": _size(t, "bytes"),
+               "values": axis_values(t, axes, name)} for t in best]
+    valued = [p for p in points if p["values"] is not None]
+    on_front = multi_front(valued, axes) if len(objectives(results)) > 1 else \
+        pareto(best, name, direction, size)
+    members = [str(t["trial_id"]) for t in on_front]
+    reference = nadir(valued, axes)
     report = {
         "dir": str(directory), "template": results.get("template"), "data": results.get("data"),
         "tuner": results.get("tuner"), "seed": results.get("seed"),
         "objective": {"name": name, "direction": direction}, "size": size,
+        "objectives": [{"name": n, "direction": d} for n, d in objectives(results)],
+        "axes": [list(a) for a in axes],
         "counts": _counts(results["trials"]),
         "leaderboard": [_entry(i, t, name) for i, t in enumerate(leaders, 1)],
-        "pareto": [str(t["trial_id"]) for t in pareto(best, name, direction, size)],
+        "pareto": members,
+        "hypervolume": {"value": front_volume([p for p in valued if p["trial_id"] in members],
+                                              axes, reference), "reference": reference},
         "choices": {str(t["trial_id"]): t.get("choices") or {} for t in leaders},
         "order": _hp_order(results, template, leaders),
         "failed": [{"trial_id": str(t.get("trial_id")), "status": t.get("status"),
@@ -233,8 +317,7 @@ def build_report(directory: str | Path, top: int = 5, size: str = "bytes") -> di
         "stopped": [{k: t.get(k) for k in ("trial_id", "status", "stopped", "stopped_epoch",
                                            "reason")} for t in results["trials"]
                     if t.get("stopped")],
-        "points": [{"trial_id": str(t["trial_id"]), "score": score(t, name),
-                    "params": _size(t, "params"), "bytes": _size(t, "bytes")} for t in best],
+        "points": points,
     }
     if template is not None:
         report["defaults"] = _defaults(template)
@@ -434,13 +517,42 @@ def _depth(label: str) -> int:
 
 
 def _front_line(r: dict) -> str:
+    if len(r.get("objectives") or ()) > 1:
+        return _multi_front_line(r)
     obj = r["objective"]
     better = "max" if obj["direction"] == "max" else "min"
     by_id = {p["trial_id"]: p for p in r["points"]}
     items = [f"{tid} ({_num(by_id[tid]['score'])}, {_int(by_id[tid][r['size']])} {r['size']})"
              for tid in r["pareto"]]
     return (f"Pareto front ({better} {obj['name']}, min {r['size']}), smallest first:\n  "
-            + ("\n  ".join(items) if items else "no trial has both a score and a size"))
+            + ("\n  ".join(items) if items else "no trial has both a score and a size")
+            + _volume_line(r))
+
+
+def _multi_front_line(r: dict) -> str:
+    """The front of a search with several objectives: one line a member, its values."""
+    axes = [tuple(a) for a in r["axes"]]
+    by_id = {p["trial_id"]: p for p in r["points"]}
+    items = [f"{tid} (" + ", ".join(f"{a} {_value(by_id[tid]['values'][a], a)}"
+                                    for a, _ in axes) + ")" for tid in r["pareto"]]
+    head = ", ".join(f"{way} {a}" for a, way in axes)
+    return (f"Pareto front ({head}): {plural(len(items), 'trial')}\n  "
+            + ("\n  ".join(items) if items else "no trial has a value of every objective")
+            + _volume_line(r))
+
+
+def _volume_line(r: dict) -> str:
+    """`hypervolume 12.3 (reference: the worst of each: ...)`."""
+    volume = r.get("hypervolume") or {}
+    if volume.get("value") is None:
+        return ""
+    ref = ", ".join(f"{a} {_value(v, a)}" for a, v in volume["reference"].items())
+    return (f"\nhypervolume {volume['value']:.6g} (reference point: the worst value of each "
+            f"objective among the scored trials: {ref})")
+
+
+def _value(v: float, axis: str) -> str:
+    return _int(v) if axis in ("params", "bytes", "flops") else _num(v)
 
 
 def _failures(failed: list[dict]) -> str:

@@ -37,6 +37,7 @@ from typing import Any, TypedDict
 
 from .. import pipeline, text
 from .errors import ReportError
+from .pareto import front, minimised
 from .storage import replace_with, write_atomic
 
 RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
@@ -57,13 +58,15 @@ class Settings:
     epochs: int = 100
     patience: int = 5
     seed: int | None = None
-    objective: str | None = None
+    objective: str | list[str] | None = None  # NAME[:min|max], or several (multi-objective)
     fraction: float = 1.0
     max_params: int | None = None
     max_bytes: int | None = None
     max_flops: int | None = None
     keep: int = 3
     stop_early: str = "median"
+    params: dict | None = None  # `--set NAME=VALUE`: the template's params
+    inputs: dict | None = None  # `--input NAME=H,W,C`: input shapes over the template's
     start_from: str | None = None  # "defaults" or "DIR[:TRIAL]": the first trial (start.py)
     overwrite: bool = False
     extend: bool = False  # allow `guard.EXTENDABLE` settings to differ from the recorded ones
@@ -99,7 +102,8 @@ class Header(TypedDict):
     template_path: str              # its file, to draw trials on it again
     data: str                       # the `--data` spec
     tuner: str                      # a name of `tuners.TUNERS`
-    objective: Objective
+    objective: Objective            # what Keras Tuner optimises (`score`)
+    objectives: list[Objective]     # those given: one, or those of a Pareto search
     seed: int | None
     settings: RecordedSettings
     defaults: dict[str, Any]        # every hyperparameter's default
@@ -128,6 +132,7 @@ class TrialRow(TypedDict):
     continues: str | None           # Hyperband, ASHA: the trial whose training this continues
     identity: str | None            # the architecture's hash with its training settings
     duplicate_of: str | None        # the trial that trained this architecture (not trained)
+    pareto: bool                    # on the Pareto front of the search's objectives
 
 
 class ResultsFile(Header):
@@ -154,7 +159,7 @@ class TrialRecord(TypedDict, total=False):
 
 
 CSV_COLUMNS = ("trial_id", "status", "score", "params", "bytes", "flops", "epochs", "seconds",
-               "stopped", "stopped_epoch", "identity", "duplicate_of")
+               "stopped", "stopped_epoch", "identity", "duplicate_of", "pareto")
 
 
 # ---------------------------------------------------------------- writing
@@ -199,6 +204,8 @@ class Results:
             template=self.template.name, template_path=str(self.template.path), data=self.data,
             tuner=s.tuner,
             objective=Objective(name=self.objective.name, direction=self.objective.direction),
+            objectives=[Objective(name=o.name, direction=o.direction)
+                        for o in getattr(self.objective, "objectives", [self.objective])],
             seed=s.seed, settings={k: getattr(s, k) for k in RecordedSettings.__annotations__},
             defaults=_jsonable(self.defaults), params=_jsonable(self.template.params),
             inputs={k: list(v) for k, v in self.template.inputs.items()})
@@ -265,6 +272,7 @@ class Results:
         trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
         out = ResultsFile(**self.header(), trials=[self.row(tuner, t) for t in trials],
                           rejected=self.rejected())
+        mark_front(out)
         _write_atomic(self.dir / RESULTS_JSON, strict_json(out, indent=1))
         _write_atomic(self.dir / RESULTS_CSV, self.csv(out["trials"]))
         return out
@@ -295,7 +303,7 @@ class Results:
             model=f"{MODELS}/{model.name}" if model.exists() else None, reason=reason,
             stopped=stop and stop["rule"], stopped_epoch=stop and stop["epoch"],
             continues=trial.hyperparameters.values.get("tuner/trial_id"),
-            identity=rec.get("identity"), duplicate_of=rec.get("duplicate_of"))
+            identity=rec.get("identity"), duplicate_of=rec.get("duplicate_of"), pareto=False)
 
     def csv(self, rows: list[TrialRow]) -> str:
         metrics = sorted({m for r in rows for m in r["metrics"]})
@@ -411,6 +419,50 @@ def score(trial: TrialRow, name: str) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
     return float(value)
+
+
+def objectives(results: ResultsFile) -> list[tuple[str, str]]:
+    """The objectives given to the search, (name, direction) each: those of a Pareto search,
+    else the one objective."""
+    given = results.get("objectives")
+    if isinstance(given, list) and given and all(isinstance(o, dict) for o in given):
+        return [(str(o.get("name")), o.get("direction") or "max") for o in given]
+    return [objective(results)]
+
+
+def value(trial: TrialRow, name: str) -> float | None:
+    """The trial's value of one objective: a metric, or a cost; None if it has no finite
+    one."""
+    found = (trial.get("metrics") or {}).get(name)
+    if found is None and name in COSTS:
+        found = trial.get(name)
+    if isinstance(found, bool) or not isinstance(found, (int, float)) or not math.isfinite(found):
+        return None
+    return float(found)
+
+
+def front_points(results: ResultsFile, rows: list[TrialRow]) -> tuple[list[TrialRow], list]:
+    """The trials that have a value of every objective (duplicates apart: their original
+    counts), and their points to minimise (`pareto.minimised`)."""
+    given = objectives(results)
+    kept, points = [], []
+    for row in rows:
+        values = [value(row, name) for name, _ in given]
+        if row.get("status") in ("COMPLETED", "STOPPED") and not row.get("duplicate_of") \
+                and None not in values:
+            kept.append(row)
+            points.append(tuple(minimised(v, way) for v, (_, way) in zip(values, given,
+                                                                          strict=True)))
+    return kept, points
+
+
+def mark_front(results: ResultsFile) -> None:
+    """Set each row's `pareto`: whether it is on the front of the search's objectives (with
+    one objective, the front is the best trial and its ties)."""
+    kept, points = front_points(results, results["trials"])
+    members = {kept[i]["trial_id"] for i in front(points)}
+    for row in results["trials"]:
+        row["pareto"] = row["trial_id"] in members
 
 
 def tested_metric(objective_name: str) -> str:

@@ -25,12 +25,14 @@ from ..data import load_data
 from ..graph import Constraint
 from ..graph import TemplateGraph as Template
 from ..hypermodel import resolve_setting
+from ..imports import Loaded
 from ..lower import check_backend
 from ..space import default_values
 from . import progress
 from .errors import SearchError
 from .guard import check_directory, recorded_settings, write_settings
 from .lock import SearchLock, usable_directory
+from .objectives import combine
 from .results import KT_PROJECT, Results, ResultsFile, Settings
 from .storage import atomic_keras_tuner_json, disk_full, disk_full_error
 from .trials import SearchHyperModel, direction, make_tuner
@@ -71,7 +73,7 @@ def search(template: str, data: str, directory, settings: Settings | None = None
 def _search(template: str, data: str, directory: Path, settings: Settings, dataset,
             log) -> ResultsFile:
     check_backend(keras.backend.backend())
-    loaded = pipeline.load(template)
+    loaded = configured_template(template, settings)
     ds = dataset or load_data(data, fraction=settings.fraction, seed=settings.seed or 0,
                               template=loaded)
     fitted = ds.adapt(loaded)
@@ -82,7 +84,7 @@ def _search(template: str, data: str, directory: Path, settings: Settings, datas
         check_directory(directory, given, settings.extend)
     results.prepare()
     write_settings(directory, given)
-    hypermodel = SearchHyperModel(fitted, ds, budgets(settings))
+    hypermodel = SearchHyperModel(fitted, ds, budgets(settings), objective)
     with atomic_keras_tuner_json():
         tuner = _reload_tuner(hypermodel, objective, settings, results, log)
         done = sum(t.status != "RUNNING" for t in tuner.oracle.trials.values())
@@ -112,6 +114,25 @@ def _reload_tuner(hypermodel, objective, settings: Settings, results: Results, l
                           hint="rerun with --overwrite to start afresh") from None
 
 
+def configured_template(template, settings: Settings):
+    """The template with `settings.params` (`--set`) and `settings.inputs` (`--input`); the
+    data is then fitted to those inputs.
+
+    Raises:
+        SearchError: a `--set` names a hyperparameter (the search chooses those) or nothing.
+    """
+    source = template if isinstance(template, Loaded) else pipeline.read(template)
+    params, others = pipeline.split(pipeline.param_names(source), dict(settings.params or {}))
+    if others:
+        name = next(iter(others))
+        known = ", ".join(sorted(pipeline.param_names(source))) or "none"
+        raise SearchError(f"--set {name}=...: expected a param of the template ({known}), "
+                          f"found '{name}'", hint="--set fixes a template's params; the "
+                                                  "search chooses its hyperparameters")
+    inputs = {k: tuple(v) for k, v in (settings.inputs or {}).items()}
+    return pipeline.expand(source, params, inputs)
+
+
 def budgets(settings: Settings) -> tuple[Constraint, ...]:
     """The `--max-params`, `--max-bytes` and `--max-flops` of `settings` as constraints."""
     limits = {"params": settings.max_params, "bytes": settings.max_bytes,
@@ -120,19 +141,29 @@ def budgets(settings: Settings) -> tuple[Constraint, ...]:
                  for cost, limit in limits.items() if limit is not None)
 
 
-def make_objective(name: str | None, template: Template, ds) -> kt.Objective:
-    """`NAME` or `NAME:min|max`; the default is the template's validation metric for
-    classification (`val_accuracy`) and `val_loss` otherwise. A cost (params, bytes, flops)
-    is minimised.
+def make_objective(names: str | list[str] | tuple[str, ...] | None, template: Template,
+                   ds) -> kt.Objective:
+    """Each of `names` is `NAME` or `NAME:min|max`; the default is the template's validation
+    metric for classification (`val_accuracy`) and `val_loss` otherwise. A cost (params,
+    bytes, flops) is minimised. Several objectives are scalarised (`objectives.combine`).
 
     Raises:
-        SearchError: a direction other than min or max.
+        SearchError: a direction other than min or max; an objective given twice.
     """
-    name = name or _default_objective(template, ds)
-    name, _, way = name.partition(":")
-    if way not in ("", "min", "max"):
+    names = [names] if isinstance(names, str) else list(names or ())
+    given = [_one_objective(n) for n in names or [_default_objective(template, ds)]]
+    seen = [o.name for o in given]
+    twice = next((n for n in seen if seen.count(n) > 1), None)
+    if twice is not None:
+        raise SearchError(f"--objective {twice} is given twice: give each objective once")
+    return combine(given)
+
+
+def _one_objective(spec: str) -> kt.Objective:
+    name, _, way = spec.partition(":")
+    if way not in ("", "min", "max") or not name:
         raise SearchError(f"expected an objective NAME or NAME:min or NAME:max, found "
-                          f"'{name}:{way}'")
+                          f"'{spec}'")
     return kt.Objective(name, way or direction(name))
 
 

@@ -28,6 +28,7 @@ from . import progress, stopping
 from .candidates import Duplicates, admit_candidates
 from .checkpoints import SafeBackupAndRestore
 from .errors import SearchError
+from .objectives import parts, scored, watched
 from .results import (
     COSTS,
     KT_PROJECT,
@@ -53,10 +54,12 @@ class SearchHyperModel(ArchHyperModel):
     the space with the compiler alone (shape inference and the cost model, milliseconds), and
     `fit` trains on the data's tf.data pipelines with the batch size of the train section."""
 
-    def __init__(self, template: Template, dataset, budgets: tuple[Constraint, ...] = ()):
+    def __init__(self, template: Template, dataset, budgets: tuple[Constraint, ...] = (),
+                 objective: kt.Objective | None = None):
         super().__init__(template)
         self.dataset = dataset
         self.budgets = budgets
+        self.objective = objective  # several objectives: `fit` adds their scalarisation
 
     def candidate(self, hp) -> Architecture:
         """The architecture of `hp`'s values.
@@ -90,7 +93,23 @@ class SearchHyperModel(ArchHyperModel):
         if stop is not None and stop.stopper.verdict is not None:
             _unless_diverged(stop.stopper.verdict.record())
         log = next(c for c in callbacks if isinstance(c, EpochLog))
-        return {**best_metrics(log.epochs), **arch.cost()}
+        return self.scored({**best_metrics(log.epochs), **arch.cost()})
+
+    def scored(self, metrics: dict) -> dict:
+        """The metrics with the scalarisation of several objectives added.
+
+        Raises:
+            ObjectiveNotLogged: an objective is neither a logged metric nor a cost.
+        """
+        if self.objective is None:
+            return metrics
+        missing = [o.name for o in parts(self.objective) if o.name not in metrics]
+        if missing:
+            logged = ", ".join(sorted(m for m in metrics if m not in COSTS))
+            raise ObjectiveNotLogged(f"--objective {missing[0]}: expected a metric the trials "
+                                     f"log ({logged}) or a cost ({', '.join(COSTS[:3])}), "
+                                     f"found '{missing[0]}'")
+        return scored(metrics, self.objective)
 
     def evaluate(self, hp, model, split: str = "test") -> dict | None:
         """`model`'s metrics on `split` ({name: value}), or None if the data has no such
@@ -150,6 +169,11 @@ class EpochLog(keras.callbacks.Callback):
 
 
 # ---------------------------------------------------------------- the tuner
+
+
+class ObjectiveNotLogged(SearchError, kt.errors.FatalError):
+    """An objective that a trial did not log: Keras Tuner stops the search (a `FatalError`),
+    and the CLI shows the message (a `SearchError`)."""
 
 
 class DiskFullInTrial(kt.errors.FatalError):
@@ -276,15 +300,15 @@ class _SearchTuner:
         """The metrics a stopped trial logged before an interruption, without training."""
         _unless_diverged(stop)
         self._model = self._try_build(trial.hyperparameters)  # `_keep_best` loads its weights
-        return {**best_metrics(read_epochs(self.results.epoch_log(trial.trial_id))),
-                **arch.cost()}
+        return self.hypermodel.scored({
+            **best_metrics(read_epochs(self.results.epoch_log(trial.trial_id))), **arch.cost()})
 
     def _callbacks(self, trial) -> list:
-        objective = self.oracle.objective
+        objective = watched(self.oracle.objective)
         backup = self.results.checkpoint_dir(trial.trial_id)
         out = [SafeBackupAndRestore(str(backup), label=f"trial {trial.trial_id}"),
                EpochLog(self.results.epoch_log(trial.trial_id))]
-        if objective.name not in COSTS:
+        if objective is not None:
             out.append(keras.callbacks.EarlyStopping(
                 objective.name, patience=self.results.settings.patience, mode=objective.direction))
         out.append(stopping.StopHopeless(self._stopper(trial),
@@ -295,7 +319,8 @@ class _SearchTuner:
         """The stopping rules for `trial`: the finished trials' curves of the objective, the
         trial's own earlier epochs (and those of the trial it continues), read from the results
         directory, so that a resumed search decides as an uninterrupted one."""
-        objective, trials = self.oracle.objective, self.oracle.trials.values()
+        objective = watched(self.oracle.objective)  # None: only costs, no median rule
+        trials = self.oracle.trials.values()
         parents = {t.trial_id: t.hyperparameters.values.get("tuner/trial_id") for t in trials}
 
         def history(trial_id):
@@ -303,13 +328,15 @@ class _SearchTuner:
                                     lambda t: read_epochs(self.results.epoch_log(t)))
 
         peers = [stopping.curve(history(t.trial_id), objective.name) for t in trials
-                 if t.status == "COMPLETED" and t.trial_id != trial.trial_id]
+                 if objective is not None and t.status == "COMPLETED"
+                 and t.trial_id != trial.trial_id]
         data = self.hypermodel.dataset
         return stopping.Stopper(
             self.results.settings.stop_early,
             classes=data.classes if data.task == "classification" else None,
-            objective=None if objective.name in COSTS else objective.name,
-            direction=objective.direction, peers=peers, history=history(trial.trial_id),
+            objective=objective and objective.name,
+            direction=objective.direction if objective else "max", peers=peers,
+            history=history(trial.trial_id),
             max_epochs=self.results.settings.epochs)
 
     def on_epoch_end(self, trial, model, epoch, logs=None):
@@ -323,7 +350,8 @@ class _SearchTuner:
         eta = self.clock.eta(epochs - epoch - 1, settings.trials - len(self.oracle.trials),
                              settings.epochs)
         self.log(progress.epoch_line(trial.trial_id, epoch, epochs, logs or {},
-                                     self.oracle.objective.name, self.clock.trial_seconds(), eta))
+                                     getattr(watched(self.oracle.objective), "name", "loss"),
+                                     self.clock.trial_seconds(), eta))
 
     def _try_build(self, hp):
         self._model = None  # before Keras Tuner clears the session
