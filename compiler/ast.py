@@ -128,9 +128,19 @@ class HpChoice:
     pos: SourcePos = field(compare=False)
 
 
+@dataclass(frozen=True)
+class Conditional:
+    """`body if test else orelse`."""
+
+    test: Expr
+    body: Expr
+    orelse: Expr
+    pos: SourcePos = field(compare=False)
+
+
 Expr = (
     Number | String | Constant | Name | InRef | Attribute | Subscript | BinOp | UnaryOp
-    | BoolOp | Compare | Sequence | Call | HpChoice
+    | BoolOp | Compare | Sequence | Call | HpChoice | Conditional
 )
 
 # ---------------------------------------------------------------- graph structure
@@ -248,7 +258,16 @@ class ChainStatement:
     pos: SourcePos = field(compare=False)
 
 
-Statement = Assign | Output | ChainStatement
+@dataclass(frozen=True)
+class Let:
+    """`let NAME = EXPR`: a named value, at the top level or in a body."""
+
+    name: str
+    value: Expr
+    pos: SourcePos = field(compare=False)
+
+
+Statement = Assign | Output | ChainStatement | Let
 
 # ---------------------------------------------------------------- declarations
 
@@ -330,9 +349,19 @@ class ConstraintDecl:
     pos: SourcePos = field(compare=False)
 
 
+@dataclass(frozen=True)
+class FunctionDecl:
+    """`def NAME(P1, P2 = DEFAULT) = EXPR`: a function of values."""
+
+    name: str
+    params: tuple[BlockParam, ...]
+    value: Expr
+    pos: SourcePos = field(compare=False)
+
+
 Declaration = (
     TemplateDecl | Import | ParamDecl | InputDecl | HpDecl | BlockDecl | GraphDecl | TrainDecl
-    | ConstraintDecl
+    | ConstraintDecl | Let | FunctionDecl
 )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
 import networkx as nx
@@ -34,13 +34,15 @@ from .diagnostics import (
     UnknownName,
     did_you_mean,
 )
-from .expressions import ExpressionEvaluation
+from .expressions import HP_FUNCTIONS, ExpressionEvaluation
 from .hyper import HpSpec
 from .imports import Loaded, load, templates_dir
 from .kinds import Cluster, Node
 from .scope import (
+    Derived,
     Env,
     ExpansionState,
+    Function,
     Scope,
     describe,
     first_bad_item,
@@ -53,7 +55,7 @@ from .scope import (
     split_hint,
 )
 from .structures import StructureExpansion
-from .values import Sym, Tensor
+from .values import BUILTINS, Sym, Tensor
 
 __all__ = ["Expander", "Loaded", "TemplateGraph", "build_graph", "load", "templates_dir"]
 
@@ -265,15 +267,55 @@ class Expander:
                 self._define_global(d.name, Sym("hp", (d.name,)), d.pos)
             elif isinstance(d, ast.InputDecl):
                 self._declare_input(d)
+            elif isinstance(d, ast.Let):
+                self._define_global(d.name, self._derived(d.name, d.value, d.pos), d.pos)
+            elif isinstance(d, ast.FunctionDecl):
+                self._declare_function(d)
         self._check_overrides(decls)
+
+    def _derived(self, name: str, value, pos: SourcePos) -> Derived:
+        """A top-level `let`: it sees the globals declared before it."""
+        globals_ = self.state.globals
+        return Derived(name, value, Env(dict(globals_.names)), (), pos)
+
+    def _declare_function(self, d: ast.FunctionDecl) -> None:
+        """A `def`: it sees every global (so it may call itself, or a later `def`)."""
+        if d.name in BUILTINS or d.name in HP_FUNCTIONS or self.exprs.is_layer(d.name):
+            builtin = d.name in BUILTINS or d.name in HP_FUNCTIONS
+            what = "a builtin function" if builtin else "an op or block"
+            self.state.error(DuplicateName(f"'{d.name}' is already {what}", d.pos,
+                                           "choose another name"))
+            return
+        self._define_global(d.name, Function(d, self.state.globals), d.pos)
 
     def _declare_param(self, d: ast.ParamDecl) -> None:
         value = self.state.param_overrides.get(d.name)
+        if value is None and self._reads_hps(d.value):  # a derived value, not a constant
+            self.state.derived_params.add(d.name)
+            self._define_global(d.name, self._derived(d.name, d.value, d.pos), d.pos)
+            return
         if value is None:
             value = self.exprs.constant(d.value, self.state.globals, f"param '{d.name}'",
                                         symbols=True)
         self.state.params[d.name] = value
         self._define_global(d.name, value, d.pos)
+
+    def _reads_hps(self, expr) -> bool:
+        """Whether an expression reads a hyperparameter: a named hp, a let, a function, or
+        an inline hp."""
+        if isinstance(expr, ast.HpChoice):
+            return True
+        if isinstance(expr, ast.Name):
+            value = self.state.globals.visible_value(expr.id)
+            return isinstance(value, Sym | Derived)
+        if isinstance(expr, ast.Call) and (
+                expr.func in HP_FUNCTIONS
+                or isinstance(self.state.globals.visible_value(expr.func), Function)):
+            return True
+        children = [getattr(expr, f.name) for f in fields(expr)] if is_dataclass(expr) else []
+        flat = [c for child in children
+                for c in (child if isinstance(child, tuple) else (child,))]
+        return any(self._reads_hps(c) for c in flat if is_dataclass(c))
 
     def _check_overrides(self, decls) -> None:
         """Every overridden input and param must be one the template declares."""
@@ -281,7 +323,8 @@ class Expander:
         declared = {d.name for d in decls if isinstance(d, ast.InputDecl)}
         for name in sorted(set(state.input_overrides) - declared):
             state.error(UnknownName(f"no input '{name}' in this template", None))
-        for name in sorted(set(state.param_overrides) - set(state.params)):
+        for name in sorted(set(state.param_overrides) - set(state.params)
+                           - state.derived_params):
             hint = did_you_mean(name, state.params) or (
                 f"the template's params are: {', '.join(state.params) or 'none'}")
             state.error(UnknownName(f"no param '{name}' in this template", None, hint))
@@ -387,8 +430,25 @@ class ChainExpansion:
                 self.state.error(StructureError(
                     "'output' is only allowed in the graph section", stmt.pos))
                 continue
+            if isinstance(stmt, ast.Let):
+                self._let(stmt, env, scope)
+                continue
             result = self._statement(stmt, env, scope, result)
+        if all(isinstance(s, ast.Let) for s in body.statements):
+            self.state.error(StructureError("expected a chain after the lets, found none",
+                                            body.pos, "a body ends with a chain of layers"))
         return result
+
+    def _let(self, stmt: ast.Let, env: Env, scope: Scope) -> None:
+        """`let NAME = EXPR` in a body: a value named for the statements after it (it sees the
+        names bound before it, and `in`)."""
+        if stmt.name in env.names:
+            self.state.error(DuplicateName(f"'{stmt.name}' is defined twice in this body",
+                                           stmt.pos))
+            return
+        snapshot = Env(dict(env.names), env.parent, env.inflow)
+        env.names[stmt.name] = Derived(stmt.name, stmt.value, snapshot, scope.hp_path,
+                                       stmt.pos)
 
     def _statement(self, stmt, env: Env, scope: Scope, result) -> Tensor | None:
         """One statement -> its tensor; `result`, the previous one's, when it is skipped."""

@@ -82,6 +82,27 @@ class Env:
         return Env({}, self, inflow if inflow is not None else self.inflow)
 
 
+@dataclass(frozen=True)
+class Derived:
+    """A `let` (or a `param` computed from hyperparameters): its expression, evaluated where
+    the name is used, in the names visible where it was written (`env`), its inline hps named
+    under `hp_path`."""
+
+    name: str
+    expr: object
+    env: Env
+    hp_path: tuple
+    pos: SourcePos
+
+
+@dataclass(frozen=True)
+class Function:
+    """A `def`: its declaration and the names its body sees besides its parameters."""
+
+    decl: ast.FunctionDecl
+    env: Env
+
+
 def _template_graph() -> nx.MultiDiGraph:
     return nx.MultiDiGraph(clusters={})
 
@@ -116,6 +137,7 @@ class ExpansionState:
     inputs: dict[str, tuple] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     params: dict[str, object] = field(default_factory=dict)
+    derived_params: set[str] = field(default_factory=set)  # params computed from hps
     train_options: dict[str, dict] = field(default_factory=dict)
     labels: defaultdict[tuple, Counter] = field(default_factory=_counters)
     explicit: defaultdict[tuple, set] = field(default_factory=_name_sets)
@@ -216,6 +238,8 @@ def pos_of(node, fallback):
 
 
 def describe(value) -> str:
+    if isinstance(value, Function):
+        return f"the function '{value.decl.name}'"
     if isinstance(value, Tensor):
         return f"the tensor '{value.node}'"
     if isinstance(value, Sym):

@@ -116,9 +116,15 @@ CASES = {
     "string_input_dim": "static shape",
     "empty_input_shape": "static shape",
     "add_shape_mismatch": "static shape",
+    # derived values
+    "let_tensor": "derived value",
+    "def_recursion": "derived value",
+    "def_builtin_name": "derived value",
+    "let_then_if": "syntax: a statement starting with 'if' after a let",
 }
 
 REQUIRED_CLASSES = (
+    "derived value", "syntax: a statement starting with 'if' after a let",
     "syntax: unclosed brace", "syntax: stray token", "syntax: missing '->' target",
     "syntax: bad number", "syntax: unterminated string", "syntax: reserved word used as a name",
     "syntax: empty file", "syntax: only comments", "binary garbage",

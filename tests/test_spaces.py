@@ -1,0 +1,47 @@
+"""The example spaces of examples/spaces/ against the same spaces written by hand as Keras
+Tuner HyperModels (bench/spaces/): at the defaults and at 10 samples, archc's parameter count
+(computed without Keras) equals the hand-written model's `count_params()`, and the model
+archc builds at the defaults has that count too."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import keras_tuner as kt
+import pytest
+
+import archc
+from archc import pipeline
+
+ROOT = Path(__file__).resolve().parent.parent
+SPACES = ROOT / "examples" / "spaces"
+
+# example -> the HyperModel class written by hand in bench/spaces/<example>.py
+EXAMPLES = {"efficientnet_scaled": "EfficientNetScaled"}
+
+
+def hand_written(example: str):
+    path = ROOT / "bench" / "spaces" / f"{example}.py"
+    spec = importlib.util.spec_from_file_location(f"hand_{example}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, EXAMPLES[example])()
+
+
+def keras_params(hypermodel, choices: dict) -> int:
+    hp = kt.HyperParameters()
+    hp.values.update(choices)
+    return hypermodel.build(hp).count_params()
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_example_space_matches_its_hand_written_hypermodel(example):
+    template = archc.load(SPACES / f"{example}.arch")
+    hypermodel = hand_written(example)
+    defaults = template.resolve()
+    assert template.build().count_params() == defaults.cost()["params"]
+    points = [defaults] + [pipeline.choose(template, {}, seed) for seed in range(10)]
+    assert len({tuple(sorted(a.choices.items())) for a in points}) > 5  # the samples differ
+    for arch in points:
+        assert arch.cost()["params"] == keras_params(hypermodel, arch.choices), arch.choices
