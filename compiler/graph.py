@@ -54,7 +54,7 @@ from .scope import (
     setting_problem,
     split_hint,
 )
-from .structures import StructureExpansion
+from .structures import MergeInput, StructureExpansion
 from .values import BUILTINS, Sym, Tensor
 
 __all__ = ["Expander", "Loaded", "TemplateGraph", "build_graph", "load", "templates_dir"]
@@ -565,23 +565,58 @@ class ChainExpansion:
         return Tensor(node)
 
     def merge_op(self, call, spec, x, env, scope, label, at_head) -> Tensor | None:
-        """An op joining several tensors: `x` (unless it heads a chain) and the arguments."""
-        tensors = [] if at_head else [x]
+        """An op joining several tensors: `x` (unless it heads a chain) and the arguments; an
+        argument that is an `optional` drops out of the join when it is off."""
+        inputs = [] if at_head else [MergeInput(x, scope.condition)]
         for arg in call.args:
-            tensors.append(self.value_tensor(arg, env.child(env.inflow), scope))
+            inputs.append(self._merge_input(arg, env.child(env.inflow), scope))
         kwargs = self.op_args(call, spec, env, scope, label, ())
         wanted = "two or more" if spec.inputs == "many" else str(spec.inputs)
-        if len(tensors) < 2 or spec.inputs != "many" and len(tensors) != spec.inputs:
+        if len(inputs) < 2 or spec.inputs != "many" and len(inputs) != spec.inputs:
             self.state.error(ArgumentError(
-                f"{spec.name} joins {wanted} tensors, found {len(tensors)}", call.pos,
+                f"{spec.name} joins {wanted} tensors, found {len(inputs)}", call.pos,
                 f"{spec.name}(a, b) or x -> {spec.name}(b)"))
-        if any(t is None for t in tensors):
+        if any(i is None for i in inputs) or not self._inputs_stay(call, spec, inputs):
             return None
         node = self.state.node(scope, label, kind=Node.OP, op=spec.name, args=kwargs,
                                pos=call.pos)
-        for slot, t in enumerate(tensors):
-            self.state.edge(t, node, scope.condition, slot=slot)
+        for slot, i in enumerate(inputs):
+            if i.tensor is not None:
+                self.state.edge(i.tensor, node, i.condition, slot=slot, drops=i.hp is not None)
         return Tensor(node)
+
+    def _merge_input(self, arg, env: Env, scope: Scope) -> MergeInput | None:
+        """An argument of a merge op: a chain, or an `optional` (alone, or after a tensor:
+        `x -> optional b { }`) that is an input only when it is on."""
+        optional, source = _optional_argument(arg)
+        if optional is None:
+            tensor = self.value_tensor(arg, env, scope)
+            return None if tensor is None else MergeInput(tensor, scope.condition)
+        x = env.inflow if source is None else self.head(source, env, scope)
+        if x is None:
+            if source is None:
+                self.state.error(StructureError("a structural stage needs an input here",
+                                                optional.pos, "start the chain from an input "
+                                                "or a bound name"))
+            return None
+        return self.structures.optional_input(optional, x, env, scope)
+
+    def _inputs_stay(self, call, spec, inputs: list[MergeInput]) -> bool:
+        """A merge op keeps at least one input whatever its optional inputs are; `subtract`
+        (two tensors, in order) takes no optional input."""
+        optional = [i for i in inputs if i.hp is not None]
+        if optional and spec.inputs != "many":
+            self.state.error(StructureError(
+                f"{spec.name} takes no optional input: it joins exactly {spec.inputs} tensors",
+                optional[0].pos, "put the optional around the whole subtraction"))
+            return False
+        if inputs and all(i.hp is not None and i.may_drop for i in inputs):
+            when = " and ".join(f"{h} = false" for h in dict.fromkeys(i.hp for i in inputs))
+            self.state.error(StructureError(
+                f"{spec.name} can be left with no input: when {when}", call.pos,
+                "give it one input that is always there"))
+            return False
+        return True
 
     def op_args(self, call, spec, env, scope, label, positional) -> dict:
         """An op call's arguments, bound to the op's parameters and evaluated."""
@@ -734,6 +769,19 @@ class ChainExpansion:
         scope = Scope(hp_path=(block.name,), node_path=(block.name,),
                       block_stack=(block.name,), depth=1)
         self.body(block.body, Env(names, self.file_globals(block), Tensor("in")), scope)
+
+
+def _optional_argument(arg) -> tuple:
+    """(the optional, the tensor expression before it or None) when a merge op's argument is
+    an `optional` or `x -> optional`; (None, None) otherwise."""
+    if not isinstance(arg, ast.Chain):
+        return None, None
+    if not arg.stages and isinstance(arg.head, ast.Optional):
+        return arg.head, None
+    if len(arg.stages) == 1 and isinstance(arg.stages[0], ast.Optional) \
+            and not isinstance(arg.head, ast.Structural.__args__):
+        return arg.stages[0], arg.head
+    return None, None
 
 
 def _is_merge_op(name: str) -> bool:

@@ -113,6 +113,23 @@ class StructureExpansion:
             branches.append((x, scope.narrowed(hp, (False,)).condition, f"{hp}=false"))
         return self.state.select(scope, "optional", node.pos, branches, hp=hp)
 
+    def optional_input(self, node: ast.Optional, x, env, scope) -> MergeInput | None:
+        """An `optional` that is an input of a merge op (`concat(a, optional b { })`): its
+        body's output, present when its hp is true; off, it drops out of the merge instead
+        of passing `x` on. None after a fault."""
+        hp = self._bool_hp(node.name, node.default, scope, node.pos, "optional")
+        if hp is None or hp not in self.state.hps:
+            return None
+        domain = self._branches(hp, scope)
+        inner = self.state.cluster(scope, Cluster.OPTIONAL, hp, node.pos, hp=hp, drops=True)
+        if True not in domain:  # always off here: never an input
+            return MergeInput(None, (), hp, True, node.pos)
+        on = inner.narrowed(hp, (True,))
+        out = self.chains.body(node.body, env.child(x), on)
+        if out is None:
+            return None
+        return MergeInput(out, on.condition, hp, False in domain, node.pos)
+
     def residual(self, node: ast.Residual, x, env, scope) -> Tensor | None:
         """`residual { }` adds the body's input to its output; `residual? NAME { }` does when
         NAME, a bool hp, is true."""
@@ -594,6 +611,18 @@ class StructureExpansion:
             stage = replace(stage, label=label)
             return self.chains.call(stage, x, env, scope)
         return self.chains.stage(stage, x, env, scope)
+
+
+@dataclass(frozen=True)
+class MergeInput:
+    """One input of a merge op: its tensor (None when it is never there), the condition
+    under which it is there, and for an `optional` input its hp and whether it may be off."""
+
+    tensor: Tensor | None
+    condition: tuple
+    hp: str | None = None
+    may_drop: bool = False
+    pos: object = None
 
 
 @dataclass(frozen=True)

@@ -121,10 +121,14 @@ CASES = {
     "def_recursion": "derived value",
     "def_builtin_name": "derived value",
     "let_then_if": "syntax: a statement starting with 'if' after a let",
+    # optional inputs of merge ops
+    "merge_no_input": "merge op that can lose its inputs",
+    "subtract_optional": "merge op that can lose its inputs",
 }
 
 REQUIRED_CLASSES = (
     "derived value", "syntax: a statement starting with 'if' after a let",
+    "merge op that can lose its inputs",
     "syntax: unclosed brace", "syntax: stray token", "syntax: missing '->' target",
     "syntax: bad number", "syntax: unterminated string", "syntax: reserved word used as a name",
     "syntax: empty file", "syntax: only comments", "binary garbage",

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPACES = ROOT / "examples" / "spaces"
 
 # example -> the HyperModel class written by hand in bench/spaces/<example>.py
-EXAMPLES = {"efficientnet_scaled": "EfficientNetScaled"}
+EXAMPLES = {"efficientnet_scaled": "EfficientNetScaled", "inception_cell": "InceptionCell"}
 
 
 def hand_written(example: str):
