@@ -60,6 +60,13 @@ class ExpressionEvaluation:
         blocks = list(self.state.loaded.blocks)
         return did_you_mean(name, list(env.visible()) + ops.names() + blocks)
 
+    def unknown_hint(self, name: str, env: Env, scope: Scope) -> str | None:
+        """The hint for an undefined `name`: a label is not a binding; else 'did you mean'."""
+        if any(name in labels for labels in self.state.explicit.values()):
+            return (f"'{name}' is a label ('as {name}'), which names a layer, not a tensor "
+                    f"to use: bind the tensor with {name} = ... and use that")
+        return self.suggest(name, env)
+
     def domain_values(self, value) -> list:
         """The values `value` may take: itself, an hp's domain, or [] for other symbols."""
         if isinstance(value, Tensor):
@@ -123,7 +130,10 @@ class ExpressionEvaluation:
             return self._name(e, env, scope, symbols)
         if isinstance(e, ast.InRef):
             if env.inflow is None:
-                raise StructureError("'in' is only defined inside a block or a stage", e.pos)
+                raise StructureError(
+                    "'in' names no tensor here: it is the input of a block or of a "
+                    "structure's body, and a call's arguments at the top of 'graph' have none",
+                    e.pos, self._in_hint())
             return env.inflow
         if isinstance(e, ast.Attribute):
             return self._attribute(e, env, scope)
@@ -155,13 +165,20 @@ class ExpressionEvaluation:
         raise StructureError(f"expected a value, found {type(e).__name__.lower()}",
                              getattr(e, "pos", None))
 
+    def _in_hint(self) -> str:
+        """How to name a tensor at the top of `graph` instead of `in`."""
+        x = next(iter(self.state.inputs), "x")
+        return (f"name the tensor: {x}.channels, or bind it first (y = {x} -> ...) and "
+                "write y.channels")
+
     def _name(self, e: ast.Name, env, scope, symbols):
         try:
             value = env.lookup(e.id)
         except KeyError:
             if symbols:
                 return e.id
-            raise UnknownName(f"undefined name '{e.id}'", e.pos, self.suggest(e.id, env)) from None
+            raise UnknownName(f"undefined name '{e.id}'", e.pos,
+                              self.unknown_hint(e.id, env, scope)) from None
         if isinstance(value, Derived):
             return self._derived(value, scope, e.pos)
         if isinstance(value, Function):

@@ -486,12 +486,15 @@ class ChainExpansion:
         if not isinstance(value, ast.Chain):
             return self.head(value, env, scope, label_hint)
         current = self.head(value.head, env, scope, label_hint if not value.stages else None)
+        if current is None:
+            return None
+        failed = False
         for i, stage in enumerate(value.stages):
-            if current is None:
-                return None
             last = i == len(value.stages) - 1
-            current = self.stage(stage, current, env, scope, label_hint if last else None)
-        return current
+            out = self.stage(stage, current, env, scope, label_hint if last else None)
+            failed = failed or out is None
+            current = current if out is None else out  # a faulty stage: check the rest too
+        return None if failed else current
 
     def head(self, head, env: Env, scope: Scope, label_hint=None) -> Tensor | None:
         """The first element of a chain -> its tensor: a layer on env.inflow, a merge, a
@@ -525,7 +528,7 @@ class ChainExpansion:
             return value
         if isinstance(head, ast.Name) and head.id not in env.visible():
             self.state.error(UnknownName(f"undefined name '{head.id}'", head.pos,
-                                         self.exprs.suggest(head.id, env)))
+                                         self.exprs.unknown_hint(head.id, env, scope)))
         elif value is not None:
             self.state.error(TypeMismatch(f"expected a tensor, found {describe(value)}",
                                           getattr(head, "pos", None)))

@@ -218,7 +218,7 @@ class ExpansionState:
         return Tensor(node)
 
 
-HINT_IN_MESSAGE = re.compile(r"^(.*) \((did you mean '[^']*'\?|use // [^)]*)\)$")
+HINT_IN_MESSAGE = re.compile(r"^(.*?) \((did you mean '[^']*'\?|use // .*)\)$")
 
 
 def split_hint(message: str) -> tuple[str, str | None]:

@@ -9,7 +9,7 @@ bodies and stages inside a structure back to the chain expander (the `Chains` in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Protocol
 
 from . import ast
@@ -247,6 +247,9 @@ class StructureExpansion:
             return None, {1: ()}
         if isinstance(n, Sym) and len(n.hps) == 1 and not (n.shape_dependent or n.param_dependent):
             return self._count_per_value(n, scope, node.range.pos)
+        if isinstance(n, Sym):
+            self.state.error(_symbolic_count(n, node.range.pos))
+            return None
         count = self._constant_count(n, node.range.pos)
         return None if count is None else (None, {count: ()})
 
@@ -278,7 +281,7 @@ class StructureExpansion:
         """`repeat ...` -> the tensor after the last repetition, or a select among the counts
         its hp allows."""
         found = self._count_cases(node, env, scope)
-        if found is None:
+        if found is None or not self._shared_ok(node):
             return None
         hp, cases = found
         name = node.name or (hp.rsplit("/", 1)[-1] if hp and isinstance(node.range, ast.Range)
@@ -295,6 +298,17 @@ class StructureExpansion:
         branches = [(t, scope.narrowed(hp, cases[c]).condition, f"{hp}={c}")
                     for c, t in ends.items()]
         return self.state.select(scope, "repeat", node.pos, branches, hp=hp)
+
+    def _shared_ok(self, node: ast.Repeat) -> bool:
+        """A `shared` repeat's body must not read its index: every repetition reuses the
+        first one's layers, so they cannot differ by repetition."""
+        uses = _name_uses(node.body, node.var) if node.shared and node.var else []
+        if uses:
+            self.state.error(StructureError(
+                f"a shared repeat's body may not use its index '{node.var}': every repetition "
+                "reuses the first one's layers", uses[0].pos,
+                "drop 'shared' to give each repetition its own layers, or drop the index"))
+        return not uses
 
     def _repetitions(self, plan: _RepeatPlan, x, env: Env) -> dict[int, Tensor] | None:
         """{count: the tensor after that many repetitions} for the plan's counts."""
@@ -663,6 +677,31 @@ class _MergePlan:
     def from_point(self, j: int) -> tuple:
         """The labels of the merge points at or after stage j."""
         return tuple(self.labels[k] for k in self.points if k >= j)
+
+
+def _name_uses(tree, name: str) -> list:
+    """The `ast.Name`s reading `name` anywhere inside an AST node, in source order."""
+    if isinstance(tree, ast.Name):
+        return [tree] if tree.id == name else []
+    if isinstance(tree, tuple | list):
+        return [u for item in tree for u in _name_uses(item, name)]
+    if not is_dataclass(tree):
+        return []
+    return [u for f in fields(tree) if f.name != "pos"
+            for u in _name_uses(getattr(tree, f.name), name)]
+
+
+def _symbolic_count(n: Sym, pos) -> StructureError:
+    """Why a count known only later cannot be a repeat count, and what to write instead."""
+    if n.shape_dependent:
+        return StructureError(f"a repeat count must be known before shapes are, found '{n}', "
+                              "which reads a tensor's shape", pos,
+                              "compute it from params, block arguments or one named hp")
+    hps = sorted(n.hps)
+    return StructureError(f"a repeat count may depend on one hyperparameter, found '{n}', "
+                          f"which depends on {len(hps)}: {', '.join(hps)}", pos,
+                          "search the count itself: repeat NAME: 1..4 { ... }, or name one "
+                          "hp for it: hp n = int(1, 4) then repeat n { ... }")
 
 
 def _range_fault(low: int, high: int, step: int, pos) -> RangeError | None:
