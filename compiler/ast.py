@@ -129,6 +129,14 @@ class HpChoice:
 
 
 @dataclass(frozen=True)
+class Mapping:
+    """`{name: value, ...}`: a value per model output, in a train setting."""
+
+    entries: tuple[tuple[str, Expr], ...]
+    pos: SourcePos = field(compare=False)
+
+
+@dataclass(frozen=True)
 class Conditional:
     """`body if test else orelse`."""
 
@@ -140,7 +148,7 @@ class Conditional:
 
 Expr = (
     Number | String | Constant | Name | InRef | Attribute | Subscript | BinOp | UnaryOp
-    | BoolOp | Compare | Sequence | Call | HpChoice | Conditional
+    | BoolOp | Compare | Sequence | Call | HpChoice | Conditional | Mapping
 )
 
 # ---------------------------------------------------------------- graph structure

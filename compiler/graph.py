@@ -60,7 +60,9 @@ from .values import BUILTINS, Sym, Tensor
 __all__ = ["Expander", "Loaded", "TemplateGraph", "build_graph", "load", "templates_dir"]
 
 MAX_DEPTH = 32
-TRAIN_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "metrics")
+TRAIN_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "metrics",
+              "loss_weights")
+PER_OUTPUT = ("loss", "metrics", "loss_weights")  # settings that may be {output: value}
 
 
 COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # what a constraint may bound
@@ -837,6 +839,8 @@ class TrainSection:
         return True
 
     def _value(self, s: ast.Setting):
+        if isinstance(s.value, ast.Mapping):
+            return self._per_output(s)
         call = s.value if isinstance(s.value, ast.Call) else None
         if s.name == "optimizer" and call is not None and call.func in vocab.OPTIMIZERS:
             return self._optimizer_call(call)
@@ -844,6 +848,35 @@ class TrainSection:
                                 symbols=True)
         self._check_setting(s, value)
         return value
+
+    def _per_output(self, s: ast.Setting) -> dict | None:
+        """`loss = {label: categorical_crossentropy, box: huber}` -> {output: value}, each
+        checked as the setting's value; a loss mapping names every output."""
+        state, outputs = self.state, self.state.outputs
+        if s.name not in PER_OUTPUT:
+            state.error(TypeMismatch(f"{s.name}: expected one value, found a value per output",
+                                     s.value.pos, "only " + ", ".join(PER_OUTPUT)
+                                     + " take {output: value}"))
+            return None
+        values: dict = {}
+        for name, expr in s.value.entries:
+            if name in values or name not in outputs:
+                state.error(DuplicateName(f"{s.name}: output '{name}' is given twice", expr.pos)
+                            if name in values else UnknownName(
+                                f"{s.name}: no output '{name}'", expr.pos,
+                                did_you_mean(name, outputs)
+                                or f"the outputs are: {', '.join(outputs) or 'none'}"))
+                continue
+            values[name] = self.exprs.expr(expr, state.globals, Scope(), s.name,
+                                           hp_name=(s.name, name), symbols=True)
+            if not (s.name == "loss" and values[name] is None):  # none: an untrained output
+                self._check_setting(replace(s, value=expr), values[name])
+        missing = [o for o in outputs if o not in values]
+        if s.name == "loss" and missing:
+            state.error(ArgumentError(f"loss: no loss for output '{missing[0]}'", s.value.pos,
+                                      "give every output a loss (none for an output that no "
+                                      "loss trains)"))
+        return values
 
     def _optimizer_call(self, call: ast.Call) -> str:
         """`optimizer = adam(beta_1=0.8)` -> "adam"; its arguments go to train_options."""

@@ -499,6 +499,12 @@ class ToAst(Transformer):
     def list(self, meta, c):
         return ast.Sequence(tuple(x for x in c if x is not None), "list", self._pos(meta))
 
+    def mapping(self, meta, c):
+        return ast.Mapping(tuple(e for e in c if e is not None), self._pos(meta))
+
+    def entry(self, meta, c):
+        return (_declared(c[0]), c[1])
+
     def conditional(self, meta, c):
         return ast.Conditional(c[1], c[0], c[2], self._pos(meta))
 

@@ -304,6 +304,10 @@ def setting_problem(name: str, v) -> str | None:
         items = v if isinstance(v, tuple) else (v,)
         bad = [m for m in items if m not in vocab.METRICS]
         return f"expected metric names, found {bad[0]!r}" if bad else None
+    if name == "loss_weights":
+        items = v if isinstance(v, tuple) else (v,)
+        bad = [w for w in items if isinstance(w, bool) or not isinstance(w, int | float) or w < 0]
+        return f"expected a weight >= 0, found {bad[0]!r}" if bad else None
     if name == "learning_rate":
         ok = isinstance(v, int | float) and not isinstance(v, bool) and v > 0
         return None if ok else f"expected a positive number, found {v!r}"

@@ -204,6 +204,8 @@ def evaluate(value, hp_values: Mapping[str, object] | None = None,
     """
     if isinstance(value, tuple):
         return tuple(evaluate(v, hp_values, shape_of, params) for v in value)
+    if isinstance(value, dict):  # a train setting per output
+        return {k: evaluate(v, hp_values, shape_of, params) for k, v in value.items()}
     if not isinstance(value, Sym):
         return value
     if value.op == "hp":
