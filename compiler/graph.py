@@ -586,8 +586,10 @@ class ChainExpansion:
         node = self.state.node(scope, label, kind=Node.OP, op=spec.name, args=kwargs,
                                pos=call.pos)
         for slot, i in enumerate(inputs):
-            if i.tensor is not None:
-                self.state.edge(i.tensor, node, i.condition, slot=slot, drops=i.hp is not None)
+            if i.tensor is None:
+                continue
+            tag = {"drops": True, "branch": f"{i.hp}=true"} if i.hp is not None else {}
+            self.state.edge(i.tensor, node, i.condition, slot=slot, **tag)
         return Tensor(node)
 
     def _merge_input(self, arg, env: Env, scope: Scope) -> MergeInput | None:

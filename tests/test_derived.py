@@ -165,3 +165,19 @@ def test_the_documented_example_checks_and_has_the_documented_space(tmp_path):
     assert space.count_configurations(template) == 6
     assert template.cost({"width": 0.5, "depth": 1.0})["params"] == 23_402
     assert template.cost({"width": 1.5, "depth": 2.0})["params"] == 278_986
+
+
+def test_a_stride_on_the_first_repetition_only(tmp_path):
+    """Issue 10, item 6: no `if i == 0 { ... } else { ... }` repeating the call."""
+    template = load(tmp_path, """
+        input image [32, 32, 8]
+        graph {
+          image -> repeat stages: i in 1..3 {
+            conv2d(8, 3, strides = 2 if i == 0 else 1, padding=same)
+          } -> flatten
+        }
+        """)
+    arch = template.resolve({"stages": 3})
+    sizes = [arch.graph.nodes[f"stages/rep{k}/conv2d"]["shape"] for k in range(3)]
+    assert sizes == [(16, 16, 8)] * 3
+    assert arch.cost()["params"] == 3 * (9 * 8 * 8 + 8)

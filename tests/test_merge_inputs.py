@@ -80,3 +80,18 @@ def test_a_join_that_could_lose_its_meaning_is_an_error(tmp_path, join, message)
             """)
     errors = [e for e in caught.value.errors if message in e.message]
     assert errors and all(e.pos is not None for e in errors), caught.value.errors
+
+
+def test_the_drawing_dashes_an_input_that_may_drop_out(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "cell.arch"
+    path.write_text(textwrap.dedent(CELL))
+    dot = subprocess.run([sys.executable, "-m", "archc", "dot", str(path)], capture_output=True,
+                         text=True, check=True, timeout=120).stdout
+    edges = [line for line in dot.splitlines()
+             if '-> "cell/concat"' in line and 'invis' not in line]
+    assert len(edges) == 3
+    assert sum('style="dashed"' in e for e in edges) == 2
+    assert any('label="b3=true"' in e for e in edges)
