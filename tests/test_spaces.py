@@ -45,3 +45,14 @@ def test_example_space_matches_its_hand_written_hypermodel(example):
     assert len({tuple(sorted(a.choices.items())) for a in points}) > 5  # the samples differ
     for arch in points:
         assert arch.cost()["params"] == keras_params(hypermodel, arch.choices), arch.choices
+
+
+def test_make_divisible_is_keras_mobilenet_rounding():
+    from keras.src.applications.mobilenet_v2 import _make_divisible
+
+    from archc.values import make_divisible
+
+    cases = [(c * w, d) for c in (3, 16, 24, 32, 40, 80, 112, 320, 1280)
+             for w in (0.25, 0.35, 0.5, 0.75, 1.0, 1.1, 1.4, 2.0) for d in (4, 8, 16)]
+    assert all(make_divisible(v, d) == _make_divisible(v, d) for v, d in cases)
+    assert make_divisible(5, 8, min_value=4) == _make_divisible(5, 8, 4)
