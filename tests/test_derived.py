@@ -181,3 +181,18 @@ def test_a_stride_on_the_first_repetition_only(tmp_path):
     sizes = [arch.graph.nodes[f"stages/rep{k}/conv2d"]["shape"] for k in range(3)]
     assert sizes == [(16, 16, 8)] * 3
     assert arch.cost()["params"] == 3 * (9 * 8 * 8 + 8)
+
+
+@pytest.mark.parametrize(("call", "units"), [
+    ("make_divisible(20, 16)", 32), ("make_divisible(20, divisor=16)", 32),
+    ("make_divisible(3, 8, min_value=4)", 4), ("make_divisible(3, 8)", 8),
+])
+def test_make_divisible_takes_its_arguments_by_position_or_keyword(tmp_path, call, units):
+    template = load(tmp_path, f"input x [2]\ngraph {{ x -> dense({call}) }}")
+    assert template.cost()["params"] == 2 * units + units
+
+
+def test_make_divisible_needs_its_divisor(tmp_path):
+    with pytest.raises(ArchErrors) as caught:
+        load(tmp_path, "input x [2]\ngraph { x -> dense(make_divisible(3, min_value=4)) }")
+    assert any("missing argument 'divisor'" in e.message for e in caught.value.errors)
