@@ -306,7 +306,7 @@ def _int_problem(arg: ArgSpec, value: object) -> str | None:
     if _is_int(value):
         return None if _in_range(arg, value) else ""
     if isinstance(value, float) and value.is_integer():
-        return "use // for integer division"
+        return "use // between integers, or round(...): // of a float is still a float"
     return ""
 
 

@@ -128,9 +128,27 @@ class HpChoice:
     pos: SourcePos = field(compare=False)
 
 
+@dataclass(frozen=True)
+class Mapping:
+    """`{name: value, ...}`: a value per model output, in a train setting."""
+
+    entries: tuple[tuple[str, Expr], ...]
+    pos: SourcePos = field(compare=False)
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """`body if test else orelse`."""
+
+    test: Expr
+    body: Expr
+    orelse: Expr
+    pos: SourcePos = field(compare=False)
+
+
 Expr = (
     Number | String | Constant | Name | InRef | Attribute | Subscript | BinOp | UnaryOp
-    | BoolOp | Compare | Sequence | Call | HpChoice
+    | BoolOp | Compare | Sequence | Call | HpChoice | Conditional | Mapping
 )
 
 # ---------------------------------------------------------------- graph structure
@@ -248,7 +266,16 @@ class ChainStatement:
     pos: SourcePos = field(compare=False)
 
 
-Statement = Assign | Output | ChainStatement
+@dataclass(frozen=True)
+class Let:
+    """`let NAME = EXPR`: a named value, at the top level or in a body."""
+
+    name: str
+    value: Expr
+    pos: SourcePos = field(compare=False)
+
+
+Statement = Assign | Output | ChainStatement | Let
 
 # ---------------------------------------------------------------- declarations
 
@@ -330,9 +357,19 @@ class ConstraintDecl:
     pos: SourcePos = field(compare=False)
 
 
+@dataclass(frozen=True)
+class FunctionDecl:
+    """`def NAME(P1, P2 = DEFAULT) = EXPR`: a function of values."""
+
+    name: str
+    params: tuple[BlockParam, ...]
+    value: Expr
+    pos: SourcePos = field(compare=False)
+
+
 Declaration = (
     TemplateDecl | Import | ParamDecl | InputDecl | HpDecl | BlockDecl | GraphDecl | TrainDecl
-    | ConstraintDecl
+    | ConstraintDecl | Let | FunctionDecl
 )
 
 

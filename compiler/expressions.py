@@ -8,6 +8,7 @@ name hints; it reads and writes only the `ExpansionState` it is given.
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 
 from . import ast, ops
 from .diagnostics import (
@@ -15,6 +16,7 @@ from .diagnostics import (
     ArgumentError,
     DuplicateName,
     RangeError,
+    RecursionLimit,
     StructureError,
     TypeMismatch,
     UnknownName,
@@ -22,12 +24,23 @@ from .diagnostics import (
 )
 from .hyper import HpSpec, union
 from .kinds import Hp
-from .scope import Env, ExpansionState, Scope, describe, describe_ast, pos_of, unify_numbers
-from .values import BUILTINS, SHAPE_ATTRS, Sym, Tensor, combine
+from .scope import (
+    Derived,
+    Env,
+    ExpansionState,
+    Function,
+    Scope,
+    describe,
+    describe_ast,
+    pos_of,
+    unify_numbers,
+)
+from .values import BUILTIN_KEYWORDS, BUILTINS, SHAPE_ATTRS, Sym, Tensor, combine, evaluate
 
 HP_FUNCTIONS = (Hp.INT, Hp.FLOAT, Hp.BOOL)  # int(...) declares an Hp.INT, and so on
 
 MAX_DOMAIN_CHECKED = 1000  # a larger range is checked at its ends and default only
+MAX_CALL_DEPTH = 32  # `def` calls inside `def` calls (a recursion must end on a constant)
 
 
 class ExpressionEvaluation:
@@ -35,6 +48,7 @@ class ExpressionEvaluation:
 
     def __init__(self, state: ExpansionState):
         self.state = state
+        self.depth = 0  # lets and function calls being evaluated, one inside the other
 
     # ---- names
     def is_layer(self, name: str) -> bool:
@@ -45,6 +59,13 @@ class ExpressionEvaluation:
         """A 'did you mean' hint for an unknown `name` among the names, ops and blocks."""
         blocks = list(self.state.loaded.blocks)
         return did_you_mean(name, list(env.visible()) + ops.names() + blocks)
+
+    def unknown_hint(self, name: str, env: Env, scope: Scope) -> str | None:
+        """The hint for an undefined `name`: a label is not a binding; else 'did you mean'."""
+        if any(name in labels for labels in self.state.explicit.values()):
+            return (f"'{name}' is a label ('as {name}'), which names a layer, not a tensor "
+                    f"to use: bind the tensor with {name} = ... and use that")
+        return self.suggest(name, env)
 
     def domain_values(self, value) -> list:
         """The values `value` may take: itself, an hp's domain, or [] for other symbols."""
@@ -59,8 +80,30 @@ class ExpressionEvaluation:
                 if len(domain) > MAX_DOMAIN_CHECKED:  # its ends and default stand for it
                     return [domain[0], domain[-1], spec.default]
                 return list(domain)
-            return []
+            return self._derived_values(value)
         return [value]
+
+    def _derived_values(self, value: Sym) -> list:
+        """The values a Sym computed from hps alone takes over their domains (every
+        combination, up to MAX_DOMAIN_CHECKED of them); [] when it reads shapes or params, or
+        when there are more."""
+        if value.shape_dependent or value.param_dependent:
+            return []
+        domains = {h: self.state.hps[h].domain() for h in value.hps if h in self.state.hps}
+        if len(domains) != len(value.hps) or any(d is None for d in domains.values()):
+            return []
+        points = [{}]
+        for hp, domain in domains.items():
+            points = [dict(p, **{hp: v}) for p in points for v in domain]
+            if len(points) > MAX_DOMAIN_CHECKED:
+                return []
+        out = []
+        for point in points:
+            try:
+                out.append(evaluate(value, point))
+            except (ArithmeticError, TypeError, ValueError):
+                continue  # reported where that configuration is resolved
+        return out
 
     # ---- expressions
     def constant(self, expr, env: Env, what: str, symbols: bool = False):
@@ -87,7 +130,10 @@ class ExpressionEvaluation:
             return self._name(e, env, scope, symbols)
         if isinstance(e, ast.InRef):
             if env.inflow is None:
-                raise StructureError("'in' is only defined inside a block or a stage", e.pos)
+                raise StructureError(
+                    "'in' names no tensor here: it is the input of a block or of a "
+                    "structure's body, and a call's arguments at the top of 'graph' have none",
+                    e.pos, self._in_hint())
             return env.inflow
         if isinstance(e, ast.Attribute):
             return self._attribute(e, env, scope)
@@ -108,6 +154,8 @@ class ExpressionEvaluation:
             if any(isinstance(i, Tensor) for i in items):
                 raise TypeMismatch("expected values in a list, found a tensor", e.pos)
             return combine("seq", *items)
+        if isinstance(e, ast.Conditional):
+            return self._conditional(e, env, scope, hp_name, symbols)
         if isinstance(e, ast.HpChoice):
             return self._hp_choice(e, env, scope, hp_name)
         if isinstance(e, ast.Call):
@@ -117,16 +165,82 @@ class ExpressionEvaluation:
         raise StructureError(f"expected a value, found {type(e).__name__.lower()}",
                              getattr(e, "pos", None))
 
+    def _in_hint(self) -> str:
+        """How to name a tensor at the top of `graph` instead of `in`."""
+        x = next(iter(self.state.inputs), "x")
+        return (f"name the tensor: {x}.channels, or bind it first (y = {x} -> ...) and "
+                "write y.channels")
+
     def _name(self, e: ast.Name, env, scope, symbols):
         try:
             value = env.lookup(e.id)
         except KeyError:
             if symbols:
                 return e.id
-            raise UnknownName(f"undefined name '{e.id}'", e.pos, self.suggest(e.id, env)) from None
+            raise UnknownName(f"undefined name '{e.id}'", e.pos,
+                              self.unknown_hint(e.id, env, scope)) from None
+        if isinstance(value, Derived):
+            return self._derived(value, scope, e.pos)
+        if isinstance(value, Function):
+            raise TypeMismatch(f"expected a value, found {describe(value)}", e.pos,
+                               f"call it: {e.id}(...)")
         if isinstance(value, Sym) and value.op == "hp" and value.args[0] in self.state.named_hps:
             self.use_named(value.args[0], scope, e.pos)
         return value
+
+    @contextmanager
+    def _nested(self, what: str, pos):
+        """One more let or function call inside the ones being evaluated, up to a limit."""
+        if self.depth >= MAX_CALL_DEPTH:
+            raise RecursionLimit(f"unbounded recursion: {what} is nested more than "
+                                 f"{MAX_CALL_DEPTH} deep", pos,
+                                 "make sure a conditional ends the recursion on a constant")
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
+
+    def _derived(self, d: Derived, scope: Scope, pos):
+        """A `let`'s value where it is used: evaluated in the names it was written among, under
+        the condition of the use (so the hps it reads are active exactly where it is used)."""
+        with self._nested(f"let '{d.name}'", pos):
+            value = self._expr(d.expr, d.env, scope, d.hp_path + (d.name,), True)
+        if isinstance(value, Tensor):
+            raise TypeMismatch(f"let '{d.name}' names a tensor; a let names a value", d.pos,
+                               f"bind a tensor with: {d.name} = ...")
+        return value
+
+    def _conditional(self, e: ast.Conditional, env, scope, hp_name, symbols):
+        """`a if c else b`: a constant `c` picks its branch now; one on hps keeps both, each
+        evaluated under the hp values that take it."""
+        test = self._expr(e.test, env, scope, hp_name, False)
+        if isinstance(test, Tensor):
+            raise TypeMismatch("expected a condition, found a tensor", e.test.pos)
+        if not isinstance(test, Sym):
+            return self._expr(e.body if test else e.orelse, env, scope, hp_name, symbols)
+        yes, no = self._branch_scopes(test, scope)
+        then = self._expr(e.body, env, yes, hp_name, symbols)
+        orelse = self._expr(e.orelse, env, no, hp_name, symbols)
+        for value, branch in ((then, e.body), (orelse, e.orelse)):
+            if isinstance(value, Tensor):
+                raise TypeMismatch("expected a value, found a tensor", pos_of(branch, e.pos))
+        return Sym("if", (test, then, orelse))
+
+    def _branch_scopes(self, test: Sym, scope: Scope) -> tuple[Scope, Scope]:
+        """The scopes of a conditional's two branches: narrowed to the values of the one hp
+        the test reads that take each branch, else both `scope`."""
+        if len(test.hps) != 1 or test.shape_dependent or test.param_dependent:
+            return scope, scope
+        hp = next(iter(test.hps))
+        domain = scope.domain_of(hp) or self.state.hps[hp].domain()
+        if domain is None:
+            return scope, scope
+        truth = {v: bool(evaluate(test, {hp: v})) for v in domain}
+        yes = tuple(v for v in domain if truth[v])
+        no = tuple(v for v in domain if not truth[v])
+        return (scope.narrowed(hp, yes) if yes else scope,
+                scope.narrowed(hp, no) if no else scope)
 
     def _attribute(self, e: ast.Attribute, env, scope):
         base = self._expr(e.value, env, scope, (), False)
@@ -179,18 +293,90 @@ class ExpressionEvaluation:
         if e.func in HP_FUNCTIONS:
             return self._hp_range(e, env, scope, hp_name)
         if e.func in BUILTINS:
-            args = [self._number(a, env, scope, hp_name) for a in e.args]
-            if e.keywords:
-                raise ArgumentError(f"{e.func}() takes no keyword arguments", e.keywords[0].pos)
-            try:
-                return combine("call", e.func, *args)
-            except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
-                raise ArgumentError(f"{e.func}(): {exc}", e.pos) from None
+            return self._builtin(e, env, scope, hp_name)
+        function = env.visible_value(e.func)
+        if isinstance(function, Function):
+            return self._apply(function, e, env, scope, hp_name)
         if self.is_layer(e.func):
             raise TypeMismatch(f"expected a value, found a call of layer '{e.func}'", e.pos,
                                "layers go in chains: x -> " + e.func + "(...)")
         raise UnknownName(f"unknown function '{e.func}'", e.pos, did_you_mean(
             e.func, list(BUILTINS) + list(HP_FUNCTIONS) + ["choice"]))
+
+    def _builtin(self, e: ast.Call, env, scope, hp_name):
+        """A builtin function's value: now for constants, else a Sym."""
+        args = [self._number(a, env, scope, hp_name) for a in e.args]
+        names = BUILTIN_KEYWORDS.get(e.func, ())
+        for k in e.keywords:
+            if k.name not in names[len(args):]:
+                raise ArgumentError(f"{e.func}() has no keyword argument '{k.name}'"
+                                    if k.name not in names else
+                                    f"{e.func}(): argument '{k.name}' is given twice", k.pos,
+                                    f"{e.func}({', '.join(names)})" if names else None)
+        given = {k.name: self._number(k.value, env, scope, hp_name) for k in e.keywords}
+        missing = [n for n in names[len(args):] if n not in given]
+        if given and missing and missing[0] != names[-1]:
+            raise ArgumentError(f"{e.func}(): missing argument '{missing[0]}'", e.pos)
+        args += [given[n] for n in names[len(args):] if n in given]
+        try:
+            return combine("call", e.func, *args)
+        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+            raise ArgumentError(f"{e.func}(): {exc}", e.pos) from None
+
+    def _apply(self, function: Function, e: ast.Call, env, scope, hp_name):
+        """A `def`'s value at a call: its parameters bound to the call's arguments (evaluated
+        in the caller's names), its expression evaluated in the names it was written among."""
+        try:
+            return self._function_value(function, e, env, scope, hp_name)
+        except RecursionLimit as err:
+            if self.depth > 0:  # report it once, at the outermost call
+                raise
+            raise RecursionLimit(err.message, e.pos, err.hint) from None
+
+    def _function_value(self, function: Function, e: ast.Call, env, scope, hp_name):
+        decl = function.decl
+        given = self._function_args(decl, e, env, scope, hp_name)
+        values: dict = {}
+        with self._nested(f"function '{decl.name}'", e.pos):
+            for p in decl.params:
+                if p.name in given:
+                    values[p.name] = given[p.name]
+                elif p.default is not None:
+                    values[p.name] = self._expr(p.default, Env(dict(values), function.env),
+                                                scope, hp_name, True)
+                else:
+                    raise ArgumentError(f"{decl.name}(): missing argument '{p.name}'", e.pos,
+                                        f"{decl.name}({', '.join(q.name for q in decl.params)})")
+            value = self._expr(decl.value, Env(values, function.env), scope, hp_name, True)
+        if isinstance(value, Tensor):
+            raise TypeMismatch(f"function '{decl.name}' gives a tensor; a function gives a "
+                               "value", decl.value.pos)
+        return value
+
+    def _function_args(self, decl: ast.FunctionDecl, e: ast.Call, env, scope, hp_name) -> dict:
+        """A `def` call's arguments by parameter name, evaluated."""
+        params = [p.name for p in decl.params]
+        if len(e.args) > len(params):
+            raise ArgumentError(f"{decl.name}() takes {len(params)} argument"
+                                f"{'s' if len(params) != 1 else ''}, found {len(e.args)}",
+                                pos_of(e.args[len(params)], e.pos),
+                                f"{decl.name}({', '.join(params)})")
+        nodes = dict(zip(params, e.args, strict=False))
+        for k in e.keywords:
+            if k.name not in params or k.name in nodes:
+                raise ArgumentError(f"{decl.name}() has no parameter '{k.name}'"
+                                    if k.name not in params else
+                                    f"argument '{k.name}' is given twice", k.pos,
+                                    did_you_mean(k.name, params))
+            nodes[k.name] = k.value
+        given = {}
+        for name, node in nodes.items():
+            value = self._expr(node, env, scope, hp_name, True)
+            if isinstance(value, Tensor):
+                raise TypeMismatch(f"{decl.name}(): expected a value for '{name}', found "
+                                   f"{describe(value)}", pos_of(node, e.pos))
+            given[name] = value
+        return given
 
     # ---- hyperparameters
     def _hp_target(self, scope: Scope, hp_name: tuple, kind: str, pos) -> str:
@@ -222,7 +408,8 @@ class ExpressionEvaluation:
         values, options = [], []
         for a in e.args:
             if isinstance(a, ast.Call) and not self.is_layer(a.func) and a.func not in BUILTINS \
-                    and a.func not in HP_FUNCTIONS:
+                    and a.func not in HP_FUNCTIONS \
+                    and not isinstance(env.visible_value(a.func), Function):
                 kwargs = {k.name: self.constant(k.value, env, f"option '{k.name}'", symbols=True)
                           for k in a.keywords}
                 values.append(a.func)

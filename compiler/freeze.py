@@ -149,6 +149,13 @@ def _value(v) -> str:
     return text.value(v)
 
 
+def _setting(value) -> str:
+    """One output's loss, metrics or weight, as a train setting writes it."""
+    if isinstance(value, tuple | list):
+        return f"[{', '.join(map(text.value, value))}]"
+    return value if isinstance(value, str) else text.value(value)
+
+
 def _train(arch: Architecture) -> list[str]:
     if not arch.train:
         return []
@@ -158,6 +165,9 @@ def _train(arch: Architecture) -> list[str]:
             options = arch.options.get(value) or {}
             kwargs = ", ".join(f"{k}={_value(v)}" for k, v in options.items())
             lines.append(f"  optimizer = {value}({kwargs})" if kwargs else f"  optimizer = {value}")
+        elif isinstance(value, dict):
+            entries = ", ".join(f"{name}: {_setting(v)}" for name, v in value.items())
+            lines.append(f"  {key} = {{{entries}}}")
         elif isinstance(value, str):
             lines.append(f"  {key} = {value}")
         elif isinstance(value, tuple | list):

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 
 import networkx as nx
@@ -34,13 +34,15 @@ from .diagnostics import (
     UnknownName,
     did_you_mean,
 )
-from .expressions import ExpressionEvaluation
+from .expressions import HP_FUNCTIONS, ExpressionEvaluation
 from .hyper import HpSpec
 from .imports import Loaded, load, templates_dir
 from .kinds import Cluster, Node
 from .scope import (
+    Derived,
     Env,
     ExpansionState,
+    Function,
     Scope,
     describe,
     first_bad_item,
@@ -52,13 +54,15 @@ from .scope import (
     setting_problem,
     split_hint,
 )
-from .structures import StructureExpansion
-from .values import Sym, Tensor
+from .structures import MergeInput, StructureExpansion
+from .values import BUILTINS, Sym, Tensor
 
 __all__ = ["Expander", "Loaded", "TemplateGraph", "build_graph", "load", "templates_dir"]
 
 MAX_DEPTH = 32
-TRAIN_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "metrics")
+TRAIN_KEYS = ("optimizer", "learning_rate", "batch_size", "epochs", "loss", "metrics",
+              "loss_weights")
+PER_OUTPUT = ("loss", "metrics", "loss_weights")  # settings that may be {output: value}
 
 
 COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # what a constraint may bound
@@ -265,15 +269,55 @@ class Expander:
                 self._define_global(d.name, Sym("hp", (d.name,)), d.pos)
             elif isinstance(d, ast.InputDecl):
                 self._declare_input(d)
+            elif isinstance(d, ast.Let):
+                self._define_global(d.name, self._derived(d.name, d.value, d.pos), d.pos)
+            elif isinstance(d, ast.FunctionDecl):
+                self._declare_function(d)
         self._check_overrides(decls)
+
+    def _derived(self, name: str, value, pos: SourcePos) -> Derived:
+        """A top-level `let`: it sees the globals declared before it."""
+        globals_ = self.state.globals
+        return Derived(name, value, Env(dict(globals_.names)), (), pos)
+
+    def _declare_function(self, d: ast.FunctionDecl) -> None:
+        """A `def`: it sees every global (so it may call itself, or a later `def`)."""
+        if d.name in BUILTINS or d.name in HP_FUNCTIONS or self.exprs.is_layer(d.name):
+            builtin = d.name in BUILTINS or d.name in HP_FUNCTIONS
+            what = "a builtin function" if builtin else "an op or block"
+            self.state.error(DuplicateName(f"'{d.name}' is already {what}", d.pos,
+                                           "choose another name"))
+            return
+        self._define_global(d.name, Function(d, self.state.globals), d.pos)
 
     def _declare_param(self, d: ast.ParamDecl) -> None:
         value = self.state.param_overrides.get(d.name)
+        if value is None and self._reads_hps(d.value):  # a derived value, not a constant
+            self.state.derived_params.add(d.name)
+            self._define_global(d.name, self._derived(d.name, d.value, d.pos), d.pos)
+            return
         if value is None:
             value = self.exprs.constant(d.value, self.state.globals, f"param '{d.name}'",
                                         symbols=True)
         self.state.params[d.name] = value
         self._define_global(d.name, value, d.pos)
+
+    def _reads_hps(self, expr) -> bool:
+        """Whether an expression reads a hyperparameter: a named hp, a let, a function, or
+        an inline hp."""
+        if isinstance(expr, ast.HpChoice):
+            return True
+        if isinstance(expr, ast.Name):
+            value = self.state.globals.visible_value(expr.id)
+            return isinstance(value, Sym | Derived)
+        if isinstance(expr, ast.Call) and (
+                expr.func in HP_FUNCTIONS
+                or isinstance(self.state.globals.visible_value(expr.func), Function)):
+            return True
+        children = [getattr(expr, f.name) for f in fields(expr)] if is_dataclass(expr) else []
+        flat = [c for child in children
+                for c in (child if isinstance(child, tuple) else (child,))]
+        return any(self._reads_hps(c) for c in flat if is_dataclass(c))
 
     def _check_overrides(self, decls) -> None:
         """Every overridden input and param must be one the template declares."""
@@ -281,7 +325,8 @@ class Expander:
         declared = {d.name for d in decls if isinstance(d, ast.InputDecl)}
         for name in sorted(set(state.input_overrides) - declared):
             state.error(UnknownName(f"no input '{name}' in this template", None))
-        for name in sorted(set(state.param_overrides) - set(state.params)):
+        for name in sorted(set(state.param_overrides) - set(state.params)
+                           - state.derived_params):
             hint = did_you_mean(name, state.params) or (
                 f"the template's params are: {', '.join(state.params) or 'none'}")
             state.error(UnknownName(f"no param '{name}' in this template", None, hint))
@@ -387,8 +432,25 @@ class ChainExpansion:
                 self.state.error(StructureError(
                     "'output' is only allowed in the graph section", stmt.pos))
                 continue
+            if isinstance(stmt, ast.Let):
+                self._let(stmt, env, scope)
+                continue
             result = self._statement(stmt, env, scope, result)
+        if all(isinstance(s, ast.Let) for s in body.statements):
+            self.state.error(StructureError("expected a chain after the lets, found none",
+                                            body.pos, "a body ends with a chain of layers"))
         return result
+
+    def _let(self, stmt: ast.Let, env: Env, scope: Scope) -> None:
+        """`let NAME = EXPR` in a body: a value named for the statements after it (it sees the
+        names bound before it, and `in`)."""
+        if stmt.name in env.names:
+            self.state.error(DuplicateName(f"'{stmt.name}' is defined twice in this body",
+                                           stmt.pos))
+            return
+        snapshot = Env(dict(env.names), env.parent, env.inflow)
+        env.names[stmt.name] = Derived(stmt.name, stmt.value, snapshot, scope.hp_path,
+                                       stmt.pos)
 
     def _statement(self, stmt, env: Env, scope: Scope, result) -> Tensor | None:
         """One statement -> its tensor; `result`, the previous one's, when it is skipped."""
@@ -426,12 +488,15 @@ class ChainExpansion:
         if not isinstance(value, ast.Chain):
             return self.head(value, env, scope, label_hint)
         current = self.head(value.head, env, scope, label_hint if not value.stages else None)
+        if current is None:
+            return None
+        failed = False
         for i, stage in enumerate(value.stages):
-            if current is None:
-                return None
             last = i == len(value.stages) - 1
-            current = self.stage(stage, current, env, scope, label_hint if last else None)
-        return current
+            out = self.stage(stage, current, env, scope, label_hint if last else None)
+            failed = failed or out is None
+            current = current if out is None else out  # a faulty stage: check the rest too
+        return None if failed else current
 
     def head(self, head, env: Env, scope: Scope, label_hint=None) -> Tensor | None:
         """The first element of a chain -> its tensor: a layer on env.inflow, a merge, a
@@ -465,7 +530,7 @@ class ChainExpansion:
             return value
         if isinstance(head, ast.Name) and head.id not in env.visible():
             self.state.error(UnknownName(f"undefined name '{head.id}'", head.pos,
-                                         self.exprs.suggest(head.id, env)))
+                                         self.exprs.unknown_hint(head.id, env, scope)))
         elif value is not None:
             self.state.error(TypeMismatch(f"expected a tensor, found {describe(value)}",
                                           getattr(head, "pos", None)))
@@ -505,23 +570,60 @@ class ChainExpansion:
         return Tensor(node)
 
     def merge_op(self, call, spec, x, env, scope, label, at_head) -> Tensor | None:
-        """An op joining several tensors: `x` (unless it heads a chain) and the arguments."""
-        tensors = [] if at_head else [x]
+        """An op joining several tensors: `x` (unless it heads a chain) and the arguments; an
+        argument that is an `optional` drops out of the join when it is off."""
+        inputs = [] if at_head else [MergeInput(x, scope.condition)]
         for arg in call.args:
-            tensors.append(self.value_tensor(arg, env.child(env.inflow), scope))
+            inputs.append(self._merge_input(arg, env.child(env.inflow), scope))
         kwargs = self.op_args(call, spec, env, scope, label, ())
         wanted = "two or more" if spec.inputs == "many" else str(spec.inputs)
-        if len(tensors) < 2 or spec.inputs != "many" and len(tensors) != spec.inputs:
+        if len(inputs) < 2 or spec.inputs != "many" and len(inputs) != spec.inputs:
             self.state.error(ArgumentError(
-                f"{spec.name} joins {wanted} tensors, found {len(tensors)}", call.pos,
+                f"{spec.name} joins {wanted} tensors, found {len(inputs)}", call.pos,
                 f"{spec.name}(a, b) or x -> {spec.name}(b)"))
-        if any(t is None for t in tensors):
+        if any(i is None for i in inputs) or not self._inputs_stay(call, spec, inputs):
             return None
         node = self.state.node(scope, label, kind=Node.OP, op=spec.name, args=kwargs,
                                pos=call.pos)
-        for slot, t in enumerate(tensors):
-            self.state.edge(t, node, scope.condition, slot=slot)
+        for slot, i in enumerate(inputs):
+            if i.tensor is None:
+                continue
+            tag = {"drops": True, "branch": f"{i.hp}=true"} if i.hp is not None else {}
+            self.state.edge(i.tensor, node, i.condition, slot=slot, **tag)
         return Tensor(node)
+
+    def _merge_input(self, arg, env: Env, scope: Scope) -> MergeInput | None:
+        """An argument of a merge op: a chain, or an `optional` (alone, or after a tensor:
+        `x -> optional b { }`) that is an input only when it is on."""
+        optional, source = _optional_argument(arg)
+        if optional is None:
+            tensor = self.value_tensor(arg, env, scope)
+            return None if tensor is None else MergeInput(tensor, scope.condition)
+        x = env.inflow if source is None else self.head(source, env, scope)
+        if x is None:
+            if source is None:
+                self.state.error(StructureError("a structural stage needs an input here",
+                                                optional.pos, "start the chain from an input "
+                                                "or a bound name"))
+            return None
+        return self.structures.optional_input(optional, x, env, scope)
+
+    def _inputs_stay(self, call, spec, inputs: list[MergeInput]) -> bool:
+        """A merge op keeps at least one input whatever its optional inputs are; `subtract`
+        (two tensors, in order) takes no optional input."""
+        optional = [i for i in inputs if i.hp is not None]
+        if optional and spec.inputs != "many":
+            self.state.error(StructureError(
+                f"{spec.name} takes no optional input: it joins exactly {spec.inputs} tensors",
+                optional[0].pos, "put the optional around the whole subtraction"))
+            return False
+        if inputs and all(i.hp is not None and i.may_drop for i in inputs):
+            when = " and ".join(f"{h} = false" for h in dict.fromkeys(i.hp for i in inputs))
+            self.state.error(StructureError(
+                f"{spec.name} can be left with no input: when {when}", call.pos,
+                "give it one input that is always there"))
+            return False
+        return True
 
     def op_args(self, call, spec, env, scope, label, positional) -> dict:
         """An op call's arguments, bound to the op's parameters and evaluated."""
@@ -676,6 +778,19 @@ class ChainExpansion:
         self.body(block.body, Env(names, self.file_globals(block), Tensor("in")), scope)
 
 
+def _optional_argument(arg) -> tuple:
+    """(the optional, the tensor expression before it or None) when a merge op's argument is
+    an `optional` or `x -> optional`; (None, None) otherwise."""
+    if not isinstance(arg, ast.Chain):
+        return None, None
+    if not arg.stages and isinstance(arg.head, ast.Optional):
+        return arg.head, None
+    if len(arg.stages) == 1 and isinstance(arg.stages[0], ast.Optional) \
+            and not isinstance(arg.head, ast.Structural.__args__):
+        return arg.stages[0], arg.head
+    return None, None
+
+
 def _is_merge_op(name: str) -> bool:
     spec = ops.lookup(name)
     return spec is not None and spec.inputs != 1
@@ -726,6 +841,8 @@ class TrainSection:
         return True
 
     def _value(self, s: ast.Setting):
+        if isinstance(s.value, ast.Mapping):
+            return self._per_output(s)
         call = s.value if isinstance(s.value, ast.Call) else None
         if s.name == "optimizer" and call is not None and call.func in vocab.OPTIMIZERS:
             return self._optimizer_call(call)
@@ -733,6 +850,35 @@ class TrainSection:
                                 symbols=True)
         self._check_setting(s, value)
         return value
+
+    def _per_output(self, s: ast.Setting) -> dict | None:
+        """`loss = {label: categorical_crossentropy, box: huber}` -> {output: value}, each
+        checked as the setting's value; a loss mapping names every output."""
+        state, outputs = self.state, self.state.outputs
+        if s.name not in PER_OUTPUT:
+            state.error(TypeMismatch(f"{s.name}: expected one value, found a value per output",
+                                     s.value.pos, "only " + ", ".join(PER_OUTPUT)
+                                     + " take {output: value}"))
+            return None
+        values: dict = {}
+        for name, expr in s.value.entries:
+            if name in values or name not in outputs:
+                state.error(DuplicateName(f"{s.name}: output '{name}' is given twice", expr.pos)
+                            if name in values else UnknownName(
+                                f"{s.name}: no output '{name}'", expr.pos,
+                                did_you_mean(name, outputs)
+                                or f"the outputs are: {', '.join(outputs) or 'none'}"))
+                continue
+            values[name] = self.exprs.expr(expr, state.globals, Scope(), s.name,
+                                           hp_name=(s.name, name), symbols=True)
+            if not (s.name == "loss" and values[name] is None):  # none: an untrained output
+                self._check_setting(replace(s, value=expr), values[name])
+        missing = [o for o in outputs if o not in values]
+        if s.name == "loss" and missing:
+            state.error(ArgumentError(f"loss: no loss for output '{missing[0]}'", s.value.pos,
+                                      "give every output a loss (none for an output that no "
+                                      "loss trains)"))
+        return values
 
     def _optimizer_call(self, call: ast.Call) -> str:
         """`optimizer = adam(beta_1=0.8)` -> "adam"; its arguments go to train_options."""

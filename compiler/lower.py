@@ -73,12 +73,15 @@ def compile_model(model, arch: Architecture) -> None:
     if "learning_rate" in train:
         kwargs["learning_rate"] = train["learning_rate"]
     optimizer = factories.build_optimizer(name, kwargs)
-    model.compile(optimizer=optimizer, loss=_losses(arch), metrics=_metrics(arch))
+    model.compile(optimizer=optimizer, loss=_losses(arch), metrics=_metrics(arch),
+                  loss_weights=_loss_weights(arch))
 
 
 def _losses(arch: Architecture):
     """One loss for every output, or a list: the i-th loss for the i-th `output`."""
     loss = arch.train.get("loss", "categorical_crossentropy")
+    if isinstance(loss, dict):  # by output name
+        return _per_output(arch, {name: factories.build_loss(loss[name]) for name in arch.outputs})
     if not isinstance(loss, tuple):
         return factories.build_loss(loss)
     if len(loss) != len(arch.outputs):
@@ -86,8 +89,34 @@ def _losses(arch: Architecture):
     return {name: factories.build_loss(item) for name, item in zip(arch.outputs, loss, strict=True)}
 
 
+def _items(value) -> tuple:
+    return value if isinstance(value, tuple) else (value,)
+
+
+def _loss_weights(arch: Architecture):
+    """None, or one weight per output by name (1.0 for an output a mapping leaves out)."""
+    weights = arch.train.get("loss_weights")
+    if weights is None:
+        return None
+    if isinstance(weights, dict):
+        by_name = {name: float(weights.get(name, 1.0)) for name in arch.outputs}
+    else:
+        by_name = {name: float(w) for name, w in zip(arch.outputs, _items(weights), strict=True)}
+    return list(by_name.values()) if len(by_name) == 1 else by_name
+
+
+def _per_output(arch: Architecture, by_name: dict):
+    """Keras's form of a setting per output: the value itself for a model of one output
+    (whose output is a tensor, not a dict), else the dict."""
+    return next(iter(by_name.values())) if len(arch.outputs) == 1 else by_name
+
+
 def _metrics(arch: Architecture):
     metrics = arch.train.get("metrics", ())
+    if isinstance(metrics, dict):  # by output name; an output it leaves out has none
+        return _per_output(arch, {name: [factories.build_metric(m)
+                                         for m in _items(metrics.get(name, ()))]
+                                  for name in arch.outputs})
     metrics = [factories.build_metric(m)
                for m in (metrics if isinstance(metrics, tuple) else (metrics,))]
     if len(arch.outputs) > 1:

@@ -31,7 +31,7 @@ MAX_BYTES = 5 * 1024 * 1024
 KEYWORDS = frozenset(
     "template import param input hp block graph train output optional residual repeat "
     "choice merge if else in as by default step shared none true false and or not "
-    "constraint".split()
+    "constraint let def".split()
 )
 
 
@@ -310,6 +310,11 @@ def _special_token_error(exc: UnexpectedToken, source, filename) -> SyntaxError_
     if before == "->":
         return SyntaxError_("expected a stage (an op, a block or a structure) after '->', "
                             f"found {found}", SourcePos(filename, exc.line, exc.column))
+    if str(exc.token) == "{" and "ELSE" in exc.expected:  # `let x = a` then `if c { }`
+        return SyntaxError_(f"expected 'else', found {found}",
+                            SourcePos(filename, exc.line, exc.column),
+                            "a statement that starts with 'if' right after a 'let' is read as "
+                            "part of the let's value: end the let with ';'")
     if before in KEYWORDS and str(exc.token) == "=":
         return SyntaxError_(f"expected a name, found '{before}'",
                             SourcePos(filename, row, col, row, col + len(before)),
@@ -408,6 +413,12 @@ class ToAst(Transformer):
 
     def constraint_decl(self, meta, c):
         return ast.ConstraintDecl(str(c[0]), str(c[1]), c[2], self._pos(meta))
+
+    def let_decl(self, meta, c):
+        return ast.Let(_declared(c[0]), c[1], self._pos(meta))
+
+    def def_decl(self, meta, c):
+        return ast.FunctionDecl(_declared(c[0]), tuple(c[1] or ()), c[2], self._pos(meta))
 
     # statements and chains
     def body(self, meta, c):
@@ -526,6 +537,15 @@ class ToAst(Transformer):
 
     def list(self, meta, c):
         return ast.Sequence(tuple(x for x in c if x is not None), "list", self._pos(meta))
+
+    def mapping(self, meta, c):
+        return ast.Mapping(tuple(e for e in c if e is not None), self._pos(meta))
+
+    def entry(self, meta, c):
+        return (_declared(c[0]), c[1])
+
+    def conditional(self, meta, c):
+        return ast.Conditional(c[1], c[0], c[2], self._pos(meta))
 
     def or_(self, meta, c):
         return ast.BoolOp("or", (c[0], c[1]), self._pos(meta))

@@ -196,7 +196,10 @@ def choose(template: TemplateGraph, hp_values: dict, seed: int | None = None) ->
             return resolve(template, values)
         except ArchError as exc:
             last = exc
-    raise last
+    raise ArchError(f"no feasible configuration in {MAX_SAMPLE_DRAWS} random draws from seed "
+                    f"{seed}; the last: {last.message}", last.pos,
+                    "most of this space cannot be built: narrow its ranges (archc space "
+                    "counts what can be built), or set some hyperparameters with --set")
 
 
 def inactive(template: TemplateGraph, given: dict, arch: Architecture) -> dict[str, str]:

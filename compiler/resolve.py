@@ -306,8 +306,23 @@ class _Evaluator:
             source = self.alias(self.inputs(node)[0])
             self.aliases[node] = source
             self.shape[node] = self.shape[source]
+        elif self._joins_one(node, data):
+            source = self.alias(self.inputs(node)[0])
+            self.aliases[node] = source
+            self.shape[node] = self.shape[source]
         else:
             self._compute_op(node, data)
+
+    def _joins_one(self, node: str, data: dict) -> bool:
+        """A merge op left with one input by its optional inputs passes that input on (the
+        join of one tensor is that tensor); with none, the configuration is infeasible."""
+        spec = ops.lookup(data["op"])
+        if spec is None or spec.inputs == 1 or len(self.inputs(node)) > 1:
+            return False
+        if not self.inputs(node):
+            raise ShapeMismatch(f"{data['op']} '{node}' has no input left: every optional "
+                                "input is off", data.get("pos"))
+        return True
 
     def _compute_op(self, node: str, data: dict) -> None:
         args = {k: located(v, data.get("pos"), f"{data['op']} '{k}'", self.chosen,

@@ -82,6 +82,27 @@ class Env:
         return Env({}, self, inflow if inflow is not None else self.inflow)
 
 
+@dataclass(frozen=True)
+class Derived:
+    """A `let` (or a `param` computed from hyperparameters): its expression, evaluated where
+    the name is used, in the names visible where it was written (`env`), its inline hps named
+    under `hp_path`."""
+
+    name: str
+    expr: object
+    env: Env
+    hp_path: tuple
+    pos: SourcePos
+
+
+@dataclass(frozen=True)
+class Function:
+    """A `def`: its declaration and the names its body sees besides its parameters."""
+
+    decl: ast.FunctionDecl
+    env: Env
+
+
 def _template_graph() -> nx.MultiDiGraph:
     return nx.MultiDiGraph(clusters={})
 
@@ -116,6 +137,7 @@ class ExpansionState:
     inputs: dict[str, tuple] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     params: dict[str, object] = field(default_factory=dict)
+    derived_params: set[str] = field(default_factory=set)  # params computed from hps
     train_options: dict[str, dict] = field(default_factory=dict)
     labels: defaultdict[tuple, Counter] = field(default_factory=_counters)
     explicit: defaultdict[tuple, set] = field(default_factory=_name_sets)
@@ -196,7 +218,7 @@ class ExpansionState:
         return Tensor(node)
 
 
-HINT_IN_MESSAGE = re.compile(r"^(.*) \((did you mean '[^']*'\?|use // [^)]*)\)$")
+HINT_IN_MESSAGE = re.compile(r"^(.*?) \((did you mean '[^']*'\?|use // .*)\)$")
 
 
 def split_hint(message: str) -> tuple[str, str | None]:
@@ -216,6 +238,8 @@ def pos_of(node, fallback):
 
 
 def describe(value) -> str:
+    if isinstance(value, Function):
+        return f"the function '{value.decl.name}'"
     if isinstance(value, Tensor):
         return f"the tensor '{value.node}'"
     if isinstance(value, Sym):
@@ -280,6 +304,10 @@ def setting_problem(name: str, v) -> str | None:
         items = v if isinstance(v, tuple) else (v,)
         bad = [m for m in items if m not in vocab.METRICS]
         return f"expected metric names, found {bad[0]!r}" if bad else None
+    if name == "loss_weights":
+        items = v if isinstance(v, tuple) else (v,)
+        bad = [w for w in items if isinstance(w, bool) or not isinstance(w, int | float) or w < 0]
+        return f"expected a weight >= 0, found {bad[0]!r}" if bad else None
     if name == "learning_rate":
         ok = isinstance(v, int | float) and not isinstance(v, bool) and v > 0
         return None if ok else f"expected a positive number, found {v!r}"

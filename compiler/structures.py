@@ -9,7 +9,7 @@ bodies and stages inside a structure back to the chain expander (the `Chains` in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Protocol
 
 from . import ast
@@ -112,6 +112,23 @@ class StructureExpansion:
         if False in domain:
             branches.append((x, scope.narrowed(hp, (False,)).condition, f"{hp}=false"))
         return self.state.select(scope, "optional", node.pos, branches, hp=hp)
+
+    def optional_input(self, node: ast.Optional, x, env, scope) -> MergeInput | None:
+        """An `optional` that is an input of a merge op (`concat(a, optional b { })`): its
+        body's output, present when its hp is true; off, it drops out of the merge instead
+        of passing `x` on. None after a fault."""
+        hp = self._bool_hp(node.name, node.default, scope, node.pos, "optional")
+        if hp is None or hp not in self.state.hps:
+            return None
+        domain = self._branches(hp, scope)
+        inner = self.state.cluster(scope, Cluster.OPTIONAL, hp, node.pos, hp=hp, drops=True)
+        if True not in domain:  # always off here: never an input
+            return MergeInput(None, (), hp, True, node.pos)
+        on = inner.narrowed(hp, (True,))
+        out = self.chains.body(node.body, env.child(x), on)
+        if out is None:
+            return None
+        return MergeInput(out, on.condition, hp, False in domain, node.pos)
 
     def residual(self, node: ast.Residual, x, env, scope) -> Tensor | None:
         """`residual { }` adds the body's input to its output; `residual? NAME { }` does when
@@ -230,6 +247,9 @@ class StructureExpansion:
             return None, {1: ()}
         if isinstance(n, Sym) and len(n.hps) == 1 and not (n.shape_dependent or n.param_dependent):
             return self._count_per_value(n, scope, node.range.pos)
+        if isinstance(n, Sym):
+            self.state.error(_symbolic_count(n, node.range.pos))
+            return None
         count = self._constant_count(n, node.range.pos)
         return None if count is None else (None, {count: ()})
 
@@ -261,7 +281,7 @@ class StructureExpansion:
         """`repeat ...` -> the tensor after the last repetition, or a select among the counts
         its hp allows."""
         found = self._count_cases(node, env, scope)
-        if found is None:
+        if found is None or not self._shared_ok(node):
             return None
         hp, cases = found
         name = node.name or (hp.rsplit("/", 1)[-1] if hp and isinstance(node.range, ast.Range)
@@ -278,6 +298,17 @@ class StructureExpansion:
         branches = [(t, scope.narrowed(hp, cases[c]).condition, f"{hp}={c}")
                     for c, t in ends.items()]
         return self.state.select(scope, "repeat", node.pos, branches, hp=hp)
+
+    def _shared_ok(self, node: ast.Repeat) -> bool:
+        """A `shared` repeat's body must not read its index: every repetition reuses the
+        first one's layers, so they cannot differ by repetition."""
+        uses = _name_uses(node.body, node.var) if node.shared and node.var else []
+        if uses:
+            self.state.error(StructureError(
+                f"a shared repeat's body may not use its index '{node.var}': every repetition "
+                "reuses the first one's layers", uses[0].pos,
+                "drop 'shared' to give each repetition its own layers, or drop the index"))
+        return not uses
 
     def _repetitions(self, plan: _RepeatPlan, x, env: Env) -> dict[int, Tensor] | None:
         """{count: the tensor after that many repetitions} for the plan's counts."""
@@ -597,6 +628,18 @@ class StructureExpansion:
 
 
 @dataclass(frozen=True)
+class MergeInput:
+    """One input of a merge op: its tensor (None when it is never there), the condition
+    under which it is there, and for an `optional` input its hp and whether it may be off."""
+
+    tensor: Tensor | None
+    condition: tuple
+    hp: str | None = None
+    may_drop: bool = False
+    pos: object = None
+
+
+@dataclass(frozen=True)
 class _RepeatPlan:
     """A repeat being expanded: its name, hp (None for a fixed count), {count: hp values
     giving it}, and the scope of its cluster."""
@@ -634,6 +677,31 @@ class _MergePlan:
     def from_point(self, j: int) -> tuple:
         """The labels of the merge points at or after stage j."""
         return tuple(self.labels[k] for k in self.points if k >= j)
+
+
+def _name_uses(tree, name: str) -> list:
+    """The `ast.Name`s reading `name` anywhere inside an AST node, in source order."""
+    if isinstance(tree, ast.Name):
+        return [tree] if tree.id == name else []
+    if isinstance(tree, tuple | list):
+        return [u for item in tree for u in _name_uses(item, name)]
+    if not is_dataclass(tree):
+        return []
+    return [u for f in fields(tree) if f.name != "pos"
+            for u in _name_uses(getattr(tree, f.name), name)]
+
+
+def _symbolic_count(n: Sym, pos) -> StructureError:
+    """Why a count known only later cannot be a repeat count, and what to write instead."""
+    if n.shape_dependent:
+        return StructureError(f"a repeat count must be known before shapes are, found '{n}', "
+                              "which reads a tensor's shape", pos,
+                              "compute it from params, block arguments or one named hp")
+    hps = sorted(n.hps)
+    return StructureError(f"a repeat count may depend on one hyperparameter, found '{n}', "
+                          f"which depends on {len(hps)}: {', '.join(hps)}", pos,
+                          "search the count itself: repeat NAME: 1..4 { ... }, or name one "
+                          "hp for it: hp n = int(1, 4) then repeat n { ... }")
 
 
 def _range_fault(low: int, high: int, step: int, pos) -> RangeError | None:

@@ -116,9 +116,26 @@ CASES = {
     "string_input_dim": "static shape",
     "empty_input_shape": "static shape",
     "add_shape_mismatch": "static shape",
+    # derived values
+    "let_tensor": "derived value",
+    "def_recursion": "derived value",
+    "def_builtin_name": "derived value",
+    "let_then_if": "syntax: a statement starting with 'if' after a let",
+    # optional inputs of merge ops
+    "merge_no_input": "merge op that can lose its inputs",
+    "subtract_optional": "merge op that can lose its inputs",
+    # messages that made a user guess (issue 10, item 9)
+    "float_floordiv": "float where an int is needed",
+    "label_as_value": "undefined name",
+    "count_two_hps": "repeat count known only later",
+    "chain_faults": "several faults in one chain",
+    "shared_uses_index": "shared repeat reading its index",
 }
 
 REQUIRED_CLASSES = (
+    "derived value", "syntax: a statement starting with 'if' after a let",
+    "merge op that can lose its inputs", "repeat count known only later",
+    "several faults in one chain", "shared repeat reading its index",
     "syntax: unclosed brace", "syntax: stray token", "syntax: missing '->' target",
     "syntax: bad number", "syntax: unterminated string", "syntax: reserved word used as a name",
     "syntax: empty file", "syntax: only comments", "binary garbage",

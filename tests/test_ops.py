@@ -459,7 +459,8 @@ def arg(op: str, name: str) -> arguments.ArgSpec:
             "conv2d",
             "filters",
             16.0,
-            "filters: expected a positive integer, found 16.0 (use // for integer division)",
+            "filters: expected a positive integer, found 16.0 (use // between integers, or "
+            "round(...): // of a float is still a float)",
         ),
         ("dropout", "rate", 1.5, "rate: expected a float in [0, 1), found 1.5"),
         ("dropout", "rate", 1, "rate: expected a float in [0, 1), found 1"),

@@ -253,7 +253,7 @@ def _edge_look(drawn: View, u: str, v: str, d: dict) -> dict:
         look.update(label=text, fontcolor=SKIP_COLOUR if d.get("note") else BRANCH_COLOUR)
         if "note" not in d:
             look.update(color=BRANCH_COLOUR)
-    if d.get("shortcut"):
+    if d.get("shortcut") or d.get("drops"):  # a merge op's input that may drop out: dashed
         look["style"] = "dashed"
     if drawn.g.nodes[v].get("kind") == Node.SELECT:
         look["arrowhead"] = "none"
