@@ -22,7 +22,7 @@ from pygments.token import (
 )
 
 DECLARATIONS = ("template", "import", "param", "input", "hp", "block", "graph", "train",
-                "constraint", "output")
+                "constraint", "output", "let", "def")
 STRUCTURES = ("optional", "residual", "repeat", "choice", "merge", "if", "else", "in", "as",
               "by", "default", "step", "shared")
 CONSTANTS = ("true", "false", "none")
@@ -52,11 +52,11 @@ class ArchLexer(RegexLexer):
             (r'"[^"\n]*"|\'[^\'\n]*\'', String),
             (r"\d+\.\d+([eE][+-]?\d+)?|\d+[eE][+-]?\d+", Number.Float),
             (r"\d+", Number.Integer),
-            (r"(block)" + _GAP + "(" + _NAME + ")",
+            (r"(block|def)" + _GAP + "(" + _NAME + ")",
              bygroups(Keyword.Declaration, Whitespace, Name.Function)),
             (r"(template)" + _GAP + "(" + _NAME + ")",
              bygroups(Keyword.Declaration, Whitespace, Name.Namespace)),
-            (r"(param|hp|input)" + _GAP + "(" + _NAME + ")",
+            (r"(param|hp|input|let)" + _GAP + "(" + _NAME + ")",
              bygroups(Keyword.Declaration, Whitespace, Name.Variable)),
             (r"(as)" + _GAP + "(" + _NAME + ")", bygroups(Keyword, Whitespace, Name.Label)),
             (words(DECLARATIONS, suffix=r"\b"), Keyword.Declaration),

@@ -401,7 +401,7 @@ def test_completion_of_the_files_an_import_may_name(lsp, bundled):
 def test_document_symbols(lsp, bundled):
     found = {s.name: s for s in lsp.symbols(bundled)}
     assert list(found) == ["squeezenet_se_auto", "blocks/fire.arch", "blocks/se.arch",
-                           "classes", "image", "fire_se", "graph", "train"]
+                           "classes", "conv1_stride", "image", "fire_se", "graph", "train"]
     assert found["squeezenet_se_auto"].kind == t.SymbolKind.Module
     assert found["fire_se"].kind == t.SymbolKind.Class
     assert [c.name for c in found["fire_se"].children] == ["use_se", "se_skip"]
