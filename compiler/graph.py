@@ -572,9 +572,19 @@ class ChainExpansion:
     def merge_op(self, call, spec, x, env, scope, label, at_head) -> Tensor | None:
         """An op joining several tensors: `x` (unless it heads a chain) and the arguments; an
         argument that is an `optional` drops out of the join when it is off."""
-        inputs = [] if at_head else [MergeInput(x, scope.condition)]
+        lists = [t for arg in call.args if spec.inputs == "many"
+                 for t in (self._tensor_list(arg, env) or ())]
+        # `x -> concat(feats)` where the list holds x already (a repeat's outputs after it)
+        # joins each tensor once
+        inputs = [] if at_head or x in lists else [MergeInput(x, scope.condition)]
+        listed = False
         for arg in call.args:
-            inputs.append(self._merge_input(arg, env.child(env.inflow), scope))
+            tensors = self._tensor_list(arg, env) if spec.inputs == "many" else None
+            listed = listed or tensors is not None
+            inputs += ([MergeInput(t, scope.condition) for t in tensors] if tensors is not None
+                       else [self._merge_input(arg, env.child(env.inflow), scope)])
+        if listed and len(inputs) == 1 and inputs[0] is not None:
+            return inputs[0].tensor  # a list of one tensor joins to that tensor
         kwargs = self.op_args(call, spec, env, scope, label, ())
         wanted = "two or more" if spec.inputs == "many" else str(spec.inputs)
         if len(inputs) < 2 or spec.inputs != "many" and len(inputs) != spec.inputs:
@@ -591,6 +601,18 @@ class ChainExpansion:
             tag = {"drops": True, "branch": f"{i.hp}=true"} if i.hp is not None else {}
             self.state.edge(i.tensor, node, i.condition, slot=slot, **tag)
         return Tensor(node)
+
+    @staticmethod
+    def _tensor_list(arg, env: Env) -> tuple | None:
+        """The tensors of an argument that names a list of them (a repeat's earlier outputs,
+        `concat(layers)`), else None."""
+        head = arg.head if isinstance(arg, ast.Chain) and not arg.stages else arg
+        if not isinstance(head, ast.Name):
+            return None
+        value = env.visible_value(head.id)
+        if isinstance(value, tuple) and value and all(isinstance(t, Tensor) for t in value):
+            return value
+        return None
 
     def _merge_input(self, arg, env: Env, scope: Scope) -> MergeInput | None:
         """An argument of a merge op: a chain, or an `optional` (alone, or after a tensor:

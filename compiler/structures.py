@@ -290,37 +290,49 @@ class StructureExpansion:
                                    counts=tuple(sorted(cases)), shared=node.shared)
         if max(cases) == 0:
             return x
-        ends = self._repetitions(_RepeatPlan(node, name, hp, cases, outer), x, env)
+        outputs: list = []
+        ends = self._repetitions(_RepeatPlan(node, name, hp, cases, outer), x, env, outputs)
         if ends is None:
             return None
         if hp is None:
+            if node.name and env.visible_value(node.name) is None:
+                env.names[node.name] = tuple(outputs)  # `-> concat(dense)` after the repeat
             return ends[max(cases)]
         branches = [(t, scope.narrowed(hp, cases[c]).condition, f"{hp}={c}")
                     for c, t in ends.items()]
         return self.state.select(scope, "repeat", node.pos, branches, hp=hp)
 
     def _shared_ok(self, node: ast.Repeat) -> bool:
-        """A `shared` repeat's body must not read its index: every repetition reuses the
-        first one's layers, so they cannot differ by repetition."""
-        uses = _name_uses(node.body, node.var) if node.shared and node.var else []
-        if uses:
-            self.state.error(StructureError(
-                f"a shared repeat's body may not use its index '{node.var}': every repetition "
-                "reuses the first one's layers", uses[0].pos,
-                "drop 'shared' to give each repetition its own layers, or drop the index"))
-        return not uses
+        """A `shared` repeat's body must not read its index or its earlier outputs: every
+        repetition reuses the first one's layers, so they cannot differ by repetition."""
+        for name, what in ((node.var, "index"), (node.name, "earlier outputs")):
+            uses = _name_uses(node.body, name) if node.shared and name else []
+            if uses:
+                self.state.error(StructureError(
+                    f"a shared repeat's body may not use its {what} '{name}': every "
+                    "repetition reuses the first one's layers", uses[0].pos,
+                    f"drop 'shared' to give each repetition its own layers, or drop the "
+                    f"{what}"))
+                return False
+        return True
 
-    def _repetitions(self, plan: _RepeatPlan, x, env: Env) -> dict[int, Tensor] | None:
-        """{count: the tensor after that many repetitions} for the plan's counts."""
+    def _repetitions(self, plan: _RepeatPlan, x, env: Env,
+                     outputs: list) -> dict[int, Tensor] | None:
+        """{count: the tensor after that many repetitions} for the plan's counts; `outputs`
+        gets the repeat's input and each repetition's output, in order."""
         ends = {0: x} if 0 in plan.cases else {}
         current = x
+        outputs.append(x)
         for k in range(max(plan.cases)):
             body_env = env.child(current)
             if plan.node.var:
                 body_env.names[plan.node.var] = k
+            if plan.node.name:  # what the repeat made so far: its input, then each repetition's
+                body_env.names[plan.node.name] = tuple(outputs)
             current = self.chains.body(plan.node.body, body_env, self._rep_scope(plan, k))
             if current is None:
                 return None
+            outputs.append(current)
             if k + 1 in plan.cases:
                 ends[k + 1] = current
         return ends

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SPACES = ROOT / "examples" / "spaces"
 
 # example -> the HyperModel class written by hand in bench/spaces/<example>.py
-EXAMPLES = {"efficientnet_scaled": "EfficientNetScaled", "inception_cell": "InceptionCell"}
+EXAMPLES = {"efficientnet_scaled": "EfficientNetScaled", "inception_cell": "InceptionCell",
+            "densenet_block": "DenseNetBlock"}
 
 
 def hand_written(example: str):
