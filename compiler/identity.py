@@ -205,18 +205,29 @@ def _wilson(hits: int, n: int) -> tuple[float, float]:
 
 
 def _inert_exact(template, configs: list[dict], outcomes: list) -> list[str]:
-    """The hps for which no two configurations that differ in it alone differ in their
-    architecture (or in being feasible)."""
+    """The hps whose every change -- another value, the hps it activates at their defaults --
+    leads from each configuration to one with the same architecture (or the same fault)."""
+    outcome_of = {_key(v): o for v, o in zip(configs, outcomes, strict=True)}
     inert = []
     for hp in template.hyperparameters:
-        groups: dict[frozenset, set] = {}
-        for values, outcome in zip(configs, outcomes, strict=True):
-            if hp.name in values:
-                rest = frozenset((k, repr(v)) for k, v in values.items() if k != hp.name)
-                groups.setdefault(rest, set()).add(outcome)
-        if groups and all(len(g) == 1 for g in groups.values()):
+        domain = hp.domain()
+        changed = tried = False
+        for values in (v for v in configs if hp.name in v):
+            for other in (x for x in domain if x != values[hp.name]):
+                key = _key(active_values(template, {**values, hp.name: other}))
+                tried = True
+                if key in outcome_of and outcome_of[key] != outcome_of[_key(values)]:
+                    changed = True
+                    break
+            if changed:
+                break
+        if tried and not changed:
             inert.append(hp.name)
     return inert
+
+
+def _key(values: dict) -> frozenset:
+    return frozenset((k, repr(v)) for k, v in values.items())
 
 
 def _inert_sampled(template, configs: list[dict]) -> list[str]:

@@ -19,7 +19,8 @@ SPACES = ROOT / "examples" / "spaces"
 
 # example -> the HyperModel class written by hand in bench/spaces/<example>.py
 EXAMPLES = {"efficientnet_scaled": "EfficientNetScaled", "inception_cell": "InceptionCell",
-            "densenet_block": "DenseNetBlock"}
+            "densenet_block": "DenseNetBlock", "resnet_stages": "ResNetStages",
+            "two_heads": "TwoHeads"}
 
 
 def hand_written(example: str):
