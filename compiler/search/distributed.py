@@ -252,13 +252,16 @@ def _synchronized(function):
 
 def keep_running_trials(oracle, directory: Path) -> None:
     """After a chief's restart: Keras Tuner's reload queued every trial that was running for
-    a retry; a trial whose worker still runs goes back to that worker instead (it is still
-    training it, and will end it)."""
+    a retry. A trial that had ended (the chief saved its oracle before it forgot the trial
+    was running) is not run again; one whose worker still runs goes back to that worker (it
+    is still training it, and will end it)."""
     path = Path(oracle._get_oracle_fname())
     try:
         running = json.loads(path.read_text()).get("ongoing_trials", {})
     except (OSError, ValueError):
         return
+    ended = set(oracle.end_order)
+    oracle._retry_queue[:] = [t for t in oracle._retry_queue if t not in ended]
     for tuner_id, trial_id in running.items():
         if trial_id in oracle._retry_queue and worker_alive(directory, tuner_id):
             oracle._retry_queue.remove(trial_id)
@@ -283,11 +286,16 @@ def chief_hooks(tuner, results, log, max_repeats: int) -> None:
         return trial
 
     def end_trial(trial):
-        known = oracle.trials.get(trial.trial_id)
-        if known is not None and trial.trial_id in oracle.end_order:
-            return  # ended before a restart of the chief: the worker's call was retried
+        if trial.trial_id in oracle.end_order:  # ended before a restart of the chief: the
+            _locked(oracle, _forget_running, trial.trial_id)  # worker's call was retried
+            return
         end(trial)
         _locked(oracle, _after_end, trial.trial_id)
+
+    def _forget_running(trial_id):
+        for tuner_id, running in list(oracle.ongoing_trials.items()):
+            if running.trial_id == trial_id:
+                del oracle.ongoing_trials[tuner_id]
 
     def _after_end(trial_id):
         if trial_id in oracle._retry_queue:  # it was running when the chief restarted
