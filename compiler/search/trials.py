@@ -199,9 +199,9 @@ class _SearchTuner:
         """A worker: the identities of the trials other workers ran, from their records in
         the shared results directory, so that it does not train them again."""
         for trial in sorted(self.trials(), key=lambda t: int(t.trial_id)):
-            key = self.results.record(trial.trial_id).get("identity")
-            if key and not self.results.record(trial.trial_id).get("duplicate_of"):
-                self.duplicates.first.setdefault(key, trial.trial_id)
+            record = self.results.record(trial.trial_id)
+            if record.get("identity") and not record.get("duplicate_of"):
+                self.duplicates.first.setdefault(record["identity"], trial.trial_id)
 
     def _recall_trials(self) -> None:
         """On resuming: the identities of the trials so far, and one more trial allowed for
