@@ -21,7 +21,15 @@ from pathlib import Path
 import pytest
 
 from archc.cli import main
+from archc.search.distributed import (
+    WORKERS,
+    _fail_left_over,
+    _hand_back,
+    keep_running_trials,
+    worker_alive,
+)
 from archc.search.launch import free_port
+from archc.search.lock import SearchLock
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # keras_tuner's threading
@@ -163,6 +171,73 @@ def test_mirrored_strategy_trains_a_trial(tiny, tmp_path, capsys):
     assert main(["search", tiny, "--dir", str(out), "--trials", "1", "--epochs", "1",
                  "--strategy", "mirrored"]) == 0
     assert [r["status"] for r in rows(out)] == ["COMPLETED"]
+
+
+# ---------------------------------------------------------------- the chief's bookkeeping
+
+
+def oracle_in(directory: Path, trials: int = 4):
+    """A Keras Tuner oracle with a four-value space, saving into `directory/kt`."""
+    import keras_tuner as kt
+
+    oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("score", "max"),
+                                           max_trials=trials, seed=1)
+    oracle._set_project_dir(str(directory), "kt")
+    oracle.hyperparameters.Choice("x", [1, 2, 3, 4])
+    oracle.verbose = 0
+    return oracle
+
+
+def lock_of(directory: Path, worker: str) -> SearchLock:
+    """The lock a worker of that name holds while it runs."""
+    (directory / WORKERS / worker).mkdir(parents=True, exist_ok=True)
+    return SearchLock(directory / WORKERS / worker)
+
+
+def test_the_trial_of_a_worker_that_is_gone_goes_to_the_next_worker(tmp_path):
+    oracle = oracle_in(tmp_path)
+    gone, alive = oracle.create_trial("w0"), oracle.create_trial("w1")
+    with lock_of(tmp_path, "w0"):
+        pass  # w0 held its lock and is gone (as after kill -9: the lock is free)
+    lines: list[str] = []
+    with lock_of(tmp_path, "w1"):  # w1 runs
+        assert worker_alive(tmp_path, "w1") and not worker_alive(tmp_path, "w0")
+        _hand_back(oracle, tmp_path, lines.append)
+        assert list(oracle.ongoing_trials) == ["w1"] and oracle.tuner_ids == {"w1"}
+        again = oracle.create_trial("w2")
+    assert again.trial_id == gone.trial_id != alive.trial_id and again.status == "RUNNING"
+    assert lines == [f"chief: worker w0 is gone; trial {gone.trial_id} goes to the next worker "
+                     "that asks"]
+    assert worker_alive(tmp_path, "w9")  # no lock here: a worker on other storage
+
+
+def test_a_trial_no_worker_is_left_to_run_is_failed_with_the_reason(tmp_path):
+    oracle = oracle_in(tmp_path)
+    trial = oracle.create_trial("w0")
+    oracle.ongoing_trials.clear()
+    oracle._retry_queue.append(trial.trial_id)
+    _fail_left_over(oracle)
+    assert oracle.trials[trial.trial_id].status == "FAILED"
+    assert "its worker was lost" in oracle.trials[trial.trial_id].message
+    assert not oracle._retry_queue and oracle.end_order == [trial.trial_id]
+
+
+def test_a_restarted_chief_keeps_the_trials_of_running_workers(tmp_path):
+    first = oracle_in(tmp_path)
+    ended, running = first.create_trial("w0"), first.create_trial("w1")
+    ended.status = "COMPLETED"
+    first.update_trial(ended.trial_id, {"score": 0.5})
+    first.end_trial(ended)
+    first.ongoing_trials["w0"] = ended  # as saved before Keras Tuner forgot it was running
+    first.save()
+    second = oracle_in(tmp_path)
+    second.reload()  # Keras Tuner queues both for a retry
+    assert sorted(second._retry_queue) == sorted([ended.trial_id, running.trial_id])
+    with lock_of(tmp_path, "w1"):
+        keep_running_trials(second, tmp_path)
+    assert second._retry_queue == []  # neither runs again:
+    assert second.ongoing_trials["w1"].trial_id == running.trial_id  # w1 still trains it
+    assert "w0" not in second.ongoing_trials  # it had ended
 
 
 # ---------------------------------------------------------------- slow: faults
