@@ -1,11 +1,14 @@
 """Issue 12, a distributed search on Keras Tuner's chief/worker mode, on 127.0.0.1: a chief and
-two workers run each trial once and say which worker ran it; a worker killed with -9 during
-its first trial loses nothing; a chief killed and restarted resumes, its worker waiting for it;
-a worker without a chief gives up with a message; Ctrl-C on `--workers` leaves no process.
+two workers run each trial once and say which worker ran it; workers started before their
+chief wait for it; a worker killed with -9 during its first trial loses nothing; a chief
+killed and restarted resumes, its worker waiting for it; duplicates are granted their extra
+trial by the chief; a worker without a chief gives up with a message; Ctrl-C on `--workers`
+leaves no process. The chief's bookkeeping (lost workers, a restart) is also tested
+in-process, on a Keras Tuner oracle alone.
 
 Each process imports TensorFlow, so these are the costliest tests of the search: a
 two-choice dense template on the 8x8 digits, trials of 1 epoch, every wait bounded (a hung
-search fails the test). The kill, restart and Ctrl-C tests are `slow`.
+search fails the test). The kill, restart, duplicate and Ctrl-C tests are `slow`.
 """
 
 from __future__ import annotations
@@ -246,9 +249,10 @@ def test_a_restarted_chief_keeps_the_trials_of_running_workers(tmp_path):
 @pytest.mark.slow
 def test_a_worker_killed_in_its_first_trial_loses_nothing(tiny, tmp_path):
     out, port = tmp_path / "run", free_port()
-    processes = [start(chief(tiny, out, 6, port), tmp_path / "chief.log")]
     victim = start(worker(tiny, out, 6, port, "w0"), tmp_path / "w0.log")
-    processes.append(start(worker(tiny, out, 6, port, "w1"), tmp_path / "w1.log"))
+    helper = start(worker(tiny, out, 6, port, "w1"), tmp_path / "w1.log")
+    time.sleep(2)  # the workers start first, and wait for the chief
+    processes = [start(chief(tiny, out, 6, port), tmp_path / "chief.log"), helper]
 
     def first_trial_of_w0():  # the record appears when the trial begins, before it trains
         for path in out.glob("kt/trial_*/archc.json"):
@@ -294,6 +298,38 @@ def test_a_restarted_chief_resumes_and_its_worker_waits_for_it(tiny, tmp_path):
     log = (tmp_path / "chief2.log").read_text()
     assert "; resuming after 1 trial" in log or "; resuming after 2 trials" in log
     assert "done: 4 trials (4 completed" in log
+
+
+EQUIVALENT = """
+template equivalent
+input image [8, 8, 1]
+graph {
+  image
+  -> flatten
+  -> repeat a: 0..2 { dense(16, activation=relu) }
+  -> repeat b: 0..2 { dense(16, activation=relu) }
+  -> dense(10, activation=softmax)
+}
+train { optimizer = adam; batch_size = 64; loss = categorical_crossentropy; metrics = [accuracy] }
+"""
+
+
+@pytest.mark.slow
+def test_duplicates_are_not_trained_and_the_chief_grants_their_trials(tmp_path):
+    template = tmp_path / "equivalent.arch"
+    template.write_text(EQUIVALENT)  # 9 configurations, 5 architectures (a + b layers)
+    out = tmp_path / "run"
+    done = subprocess.run([*search(str(template), out, 5), "--tuner", "grid", "--workers",
+                           "2"], cwd=ROOT, capture_output=True, text=True, timeout=LIMIT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = rows(out)
+    duplicates = [r for r in found if r["status"] == "DUPLICATE"]
+    by_id = {r["trial_id"]: r for r in found}
+    assert duplicates and len(found) == 5 + len(duplicates) == 9  # one trial more for each
+    for r in duplicates:
+        original = by_id[r["duplicate_of"]]
+        assert original["status"] == "COMPLETED" and original["identity"] == r["identity"]
+        assert r["epochs"] == 0 and r["worker"] in ("worker0", "worker1")
 
 
 @pytest.mark.slow
