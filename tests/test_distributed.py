@@ -1,7 +1,8 @@
 """Issue 12, a distributed search on Keras Tuner's chief/worker mode, on 127.0.0.1: a chief and
 two workers run each trial once and say which worker ran it; workers started before their
 chief wait for it; a worker killed with -9 during its first trial loses nothing; a chief
-killed and restarted resumes, its worker waiting for it; duplicates are granted their extra
+killed and restarted resumes, its worker waiting for it (one whose chief stays away
+stops with a message); duplicates are granted their extra
 trial by the chief; a worker without a chief gives up with a message; Ctrl-C on `--workers`
 leaves no process. The chief's bookkeeping (lost workers, a restart) is also tested
 in-process, on a Keras Tuner oracle alone.
@@ -75,9 +76,10 @@ def chief(template: str, directory: Path, trials: int, port: int) -> list[str]:
                   str(port))
 
 
-def worker(template: str, directory: Path, trials: int, port: int, name: str) -> list[str]:
+def worker(template: str, directory: Path, trials: int, port: int, name: str,
+           timeout: int = 120) -> list[str]:
     return search(template, directory, trials, "--worker", "--chief-address",
-                  f"127.0.0.1:{port}", "--worker-id", name, "--connect-timeout", "120")
+                  f"127.0.0.1:{port}", "--worker-id", name, "--connect-timeout", str(timeout))
 
 
 def start(command: list[str], log: Path) -> subprocess.Popen:
@@ -300,6 +302,25 @@ def test_a_restarted_chief_resumes_and_its_worker_waits_for_it(tiny, tmp_path):
     log = (tmp_path / "chief2.log").read_text()
     assert "; resuming after 1 trial" in log or "; resuming after 2 trials" in log
     assert "done: 4 trials (4 completed" in log
+
+
+@pytest.mark.slow
+def test_a_worker_that_loses_its_chief_stops_with_a_message(tiny, tmp_path):
+    out, port = tmp_path / "run", free_port()
+    boss = start(chief(tiny, out, 20, port), tmp_path / "chief.log")
+    helper = start(worker(tiny, out, 20, port, "w0", timeout=3), tmp_path / "w0.log")
+    try:
+        wait_until(lambda: any(r["status"] == "COMPLETED" for r in rows(out)),
+                   "the first trial")
+        boss.kill()
+        assert helper.wait(timeout=120) == 1
+    finally:
+        for p in (boss, helper):
+            p.kill()
+            p.wait()
+    log = (tmp_path / "w0.log").read_text()
+    assert f"error: lost the chief at 127.0.0.1:{port}: " in log and "Traceback" not in log
+    assert "hint: rerun the chief's command to resume the search, then this one" in log
 
 
 EQUIVALENT = """
