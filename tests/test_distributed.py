@@ -1,15 +1,14 @@
 """Issue 12, a distributed search on Keras Tuner's chief/worker mode, on 127.0.0.1: a chief and
 two workers run each trial once and say which worker ran it; workers started before their
 chief wait for it; a worker killed with -9 during its first trial loses nothing; a chief
-killed and restarted resumes, its worker waiting for it (one whose chief stays away
-stops with a message); duplicates are granted their extra
-trial by the chief; a worker without a chief gives up with a message; Ctrl-C on `--workers`
-leaves no process. The chief's bookkeeping (lost workers, a restart) is also tested
-in-process, on a Keras Tuner oracle alone.
+killed and restarted resumes, its worker waiting for it (one whose chief stays away stops
+with a message); duplicates are granted their extra trial by the chief; a worker without a
+chief gives up with a message; Ctrl-C on `--workers` leaves no process. The chief's
+bookkeeping (lost workers, a restart) is also tested in-process, on a Keras Tuner oracle.
 
 Each process imports TensorFlow, so these are the costliest tests of the search: a
 two-choice dense template on the 8x8 digits, trials of 1 epoch, every wait bounded (a hung
-search fails the test). The kill, restart, duplicate and Ctrl-C tests are `slow`.
+search fails the test). The kill, restart, lost-chief, duplicate and Ctrl-C tests are `slow`.
 """
 
 from __future__ import annotations
