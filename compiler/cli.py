@@ -11,6 +11,7 @@ import io
 import json
 import math
 import os
+import socket
 import sys
 import tempfile
 import traceback
@@ -279,11 +280,18 @@ def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
 def cmd_search(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
     from .search.results import Settings
-    from .search.run import search
 
     if args.trials < 1 or args.epochs < 1 or args.keep < 0 or args.patience < 0:
         raise UsageError("--trials and --epochs take positive numbers, --keep and --patience "
                          "numbers >= 0")
+    role = _search_role(args)
+    if args.workers:
+        from .search.launch import launch
+
+        argv = args.argv[args.argv.index("search") + 1:]  # the options after the command
+        return launch(argv, args.workers, log=lambda line: print(line, flush=True))
+    from .search.run import search
+
     settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
                         patience=args.patience, seed=args.seed,
                         objective=args.objective[0] if len(args.objective or ()) == 1
@@ -292,17 +300,45 @@ def cmd_search(args) -> int:
                         max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
                         stop_early=args.stop_early, start_from=args.start_from,
                         params=parse_assignments(args.set), inputs=parse_inputs(args.input),
-                        overwrite=args.overwrite,
-                        extend=args.extend, verbose=args.verbose)
+                        overwrite=args.overwrite, extend=args.extend, verbose=args.verbose,
+                        strategy=args.strategy)
     template = pipeline.read(args.file, args.import_path) if args.import_path else args.file
     try:
         search(template, args.data, args.dir, settings,
-               log=lambda line: print(line, flush=True))
+               log=lambda line: print(line, flush=True), role=role)
     except KeyboardInterrupt:
         print(f"interrupted: rerun the same command to resume the search in {args.dir}",
               file=sys.stderr)
         return 130
     return EXIT_OK
+
+
+def _search_role(args):
+    """The process's part in a distributed search (`--chief`, `--worker`), checked."""
+    from .search.distributed import Role, check_worker_id, parse_address
+
+    given = [name for name, on in (("--workers", args.workers), ("--chief", args.chief),
+                                   ("--worker", args.worker)) if on]
+    if len(given) > 1:
+        raise UsageError(f"{' and '.join(given)} exclude each other")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers takes a positive number")
+    if args.connect_timeout <= 0 or not 0 < args.port < 65536:
+        raise UsageError("--connect-timeout takes a positive number, --port one of 1..65535")
+    if args.worker and not args.chief_address:
+        raise UsageError("--worker needs --chief-address HOST:PORT (the chief's host and port)")
+    if args.chief_address and not args.worker:
+        raise UsageError("--chief-address goes with --worker")
+    if args.worker and (args.overwrite or args.extend):
+        raise UsageError("--overwrite and --extend are the chief's options, not a worker's")
+    if args.chief:
+        return Role("chief", host=args.bind, port=args.port)
+    if args.worker:
+        host, port = parse_address(args.chief_address)
+        name = check_worker_id(args.worker_id or f"{socket.gethostname()}-{os.getpid()}")
+        return Role("worker", host=host, port=port, worker_id=name,
+                    connect_timeout=args.connect_timeout)
+    return Role()
 
 
 def cmd_landmarks(args) -> int:
@@ -570,7 +606,32 @@ def _search_parser(sub) -> None:
     srch.add_argument("-v", "--verbose", action="store_true",
                       help="show Keras's per-epoch output and failed trials' tracebacks")
     _import_path_option(srch)
+    _distributed_options(srch)
     srch.set_defaults(run=cmd_search)
+
+
+def _distributed_options(srch) -> None:
+    """`archc search`'s options of a distributed search (docs/distributed.md)."""
+    dist = srch.add_argument_group("distributed search (docs/distributed.md)")
+    dist.add_argument("--workers", type=int, metavar="N",
+                      help="run a chief and N workers on this host, as one search")
+    dist.add_argument("--chief", action="store_true",
+                      help="serve the search's oracle to workers on --port")
+    dist.add_argument("--port", type=int, default=8000, metavar="P",
+                      help="the chief's port (default 8000)")
+    dist.add_argument("--bind", default="0.0.0.0", metavar="ADDR",
+                      help="the address the chief listens on (default 0.0.0.0: every one)")
+    dist.add_argument("--worker", action="store_true",
+                      help="train the trials of the chief at --chief-address")
+    dist.add_argument("--chief-address", metavar="HOST:P", help="where a worker's chief is")
+    dist.add_argument("--worker-id", metavar="NAME",
+                      help="the worker's name in the results (default HOST-PID)")
+    dist.add_argument("--connect-timeout", type=float, default=300.0, metavar="S",
+                      help="seconds a worker waits for its chief before it gives up "
+                           "(default 300)")
+    dist.add_argument("--strategy", choices=("none", "mirrored"), default="none",
+                      help="mirrored: train each trial on every GPU of this process "
+                           "(tf.distribute.MirroredStrategy)")
 
 
 def _landmarks_parser(sub) -> None:
@@ -717,6 +778,7 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # `--workers` passes it on
     try:
         return args.run(args)
     except (ArchError, ArchErrors) as exc:

@@ -11,6 +11,8 @@
     candidates.py    an oracle's proposals -> only feasible, in-budget, new ones; duplicates
     guard.py         the settings that define a search (search.json), compared on rerun
     lock.py          one search at a time in a results directory
+    distributed.py   a chief and its workers on Keras Tuner's chief/worker mode (gRPC)
+    launch.py        --workers N: a chief and N workers as processes of this host
     storage.py       files written whole or not at all; a full disk
     checkpoints.py   a trial's backups, atomic, falling back on an unreadable one
     progress.py      the lines `archc search` prints

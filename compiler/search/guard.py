@@ -127,6 +127,17 @@ def check_directory(directory: Path, given: dict, extend: bool) -> None:
     _check_project(directory)
 
 
+def check_same_search(directory: Path, given: dict) -> None:
+    """A worker's check of the directory its chief writes: the same settings, when the
+    chief recorded them there (shared storage); `--trials` is the chief's to decide.
+
+    Raises:
+        SearchError: a setting differs.
+    """
+    if (directory / SEARCH_JSON).exists():
+        _compare(directory, _read_json(directory / SEARCH_JSON, dict), given, extend=True)
+
+
 def write_settings(directory: Path, given: dict) -> None:
     """Record the settings (first, and again after `--extend`)."""
     write_atomic(directory / SEARCH_JSON, json.dumps(given, indent=1))

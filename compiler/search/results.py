@@ -71,6 +71,7 @@ class Settings:
     overwrite: bool = False
     extend: bool = False  # allow `guard.EXTENDABLE` settings to differ from the recorded ones
     verbose: bool = False
+    strategy: str = "none"  # "mirrored": each trial on every GPU (tf.distribute)
 
 
 # ---------------------------------------------------------------- the JSON shape
@@ -133,6 +134,7 @@ class TrialRow(TypedDict):
     identity: str | None            # the architecture's hash with its training settings
     duplicate_of: str | None        # the trial that trained this architecture (not trained)
     pareto: bool                    # on the Pareto front of the search's objectives
+    worker: str | None              # a distributed search: the worker that ran the trial
 
 
 class ResultsFile(Header):
@@ -156,10 +158,11 @@ class TrialRecord(TypedDict, total=False):
     identity: str
     duplicate_of: str
     stop: dict | None               # `stopping.Verdict`: rule, epoch, reason
+    worker: str                     # a distributed search: the worker that ran it
 
 
 CSV_COLUMNS = ("trial_id", "status", "score", "params", "bytes", "flops", "epochs", "seconds",
-               "stopped", "stopped_epoch", "identity", "duplicate_of", "pareto")
+               "stopped", "stopped_epoch", "identity", "duplicate_of", "pareto", "worker")
 
 
 # ---------------------------------------------------------------- writing
@@ -263,7 +266,7 @@ class Results:
     def prune_models(self, keep: set[str]) -> None:
         for trial_id in self.kept():
             if trial_id not in keep:
-                self.model_path(trial_id).unlink()
+                self.model_path(trial_id).unlink(missing_ok=True)  # another worker's prune
 
     # ---- results.json, results.csv
 
@@ -303,7 +306,8 @@ class Results:
             model=f"{MODELS}/{model.name}" if model.exists() else None, reason=reason,
             stopped=stop and stop["rule"], stopped_epoch=stop and stop["epoch"],
             continues=trial.hyperparameters.values.get("tuner/trial_id"),
-            identity=rec.get("identity"), duplicate_of=rec.get("duplicate_of"), pareto=False)
+            identity=rec.get("identity"), duplicate_of=rec.get("duplicate_of"), pareto=False,
+            worker=rec.get("worker"))
 
     def csv(self, rows: list[TrialRow]) -> str:
         metrics = sorted({m for r in rows for m in r["metrics"]})

@@ -6,7 +6,9 @@
 (`results.py`) is rewritten after every trial. Rerunning the same command resumes: Keras Tuner
 reloads its oracle, and an interrupted trial goes on from its last finished epoch. One search
 at a time holds the directory (`lock.py`); a rerun must match its recorded settings
-(`guard.py`); a full disk stops it with a message (`storage.py`).
+(`guard.py`); a full disk stops it with a message (`storage.py`). A distributed search
+(`distributed.py`) runs the same pipeline on a chief, which serves the oracle, and on each
+worker, which trains the trials the chief gives it.
 
 TensorFlow is imported here at module level (through `trials`): the CLI imports this module
 lazily.
@@ -14,6 +16,7 @@ lazily.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -28,20 +31,22 @@ from ..hypermodel import resolve_setting
 from ..imports import Loaded
 from ..lower import check_backend
 from ..space import default_values
-from . import progress
+from . import distributed, progress
+from .distributed import ALONE, Role
 from .errors import SearchError
-from .guard import check_directory, recorded_settings, write_settings
+from .guard import check_directory, check_same_search, recorded_settings, write_settings
 from .lock import SearchLock, usable_directory
 from .objectives import combine
 from .results import KT_PROJECT, Results, ResultsFile, Settings
 from .storage import atomic_keras_tuner_json, disk_full, disk_full_error
-from .trials import SearchHyperModel, direction, make_tuner
+from .trials import MAX_REPEATS, SearchHyperModel, direction, make_tuner
 from .tuners import tuner_named
 
 
 def search(template: str, data: str, directory, settings: Settings | None = None, *,
-           dataset=None, log=print) -> ResultsFile:
-    """Run (or resume) a search and return the results (what `results.json` holds).
+           dataset=None, log=print, role: Role = ALONE) -> ResultsFile | None:
+    """Run (or resume) a search and return the results (what `results.json` holds; None
+    on a worker, whose chief writes them).
 
     The directory is checked and locked (`lock.py`) before anything is loaded, and its
     recorded settings compared with these (`guard.py`) before anything is written.
@@ -53,25 +58,36 @@ def search(template: str, data: str, directory, settings: Settings | None = None
         settings: the options; `Settings()` if None.
         dataset: an `archc.data.Dataset` to use instead of loading `data`.
         log: where progress lines go.
+        role: alone, or the chief or a worker of a distributed search.
 
     Raises:
         ArchError: the template cannot take the data; `directory` is not usable, in use,
-            damaged or holds another search; the disk is full (`storage.DiskFull`).
+            damaged or holds another search; the disk is full (`storage.DiskFull`); a
+            worker cannot reach its chief.
     """
     settings = settings or Settings()
     tuner_named(settings.tuner)  # an unknown tuner fails before anything is loaded
+    if role.kind == "worker" and settings.overwrite:
+        raise SearchError("a worker cannot start the search afresh: --overwrite is the chief's")
     directory = usable_directory(directory)
     try:
+        if role.kind == "worker":
+            distributed.wait_for_chief(role)
+            with distributed.worker_lock(directory, role):
+                return _search(template, data, directory, settings, dataset, log, role)
         with SearchLock(directory, note=log):
-            return _search(template, data, directory, settings, dataset, log)
+            return _search(template, data, directory, settings, dataset, log, role)
     except Exception as exc:
         if disk_full(exc):
             raise disk_full_error(directory, exc) from None
+        lost = distributed.lost_chief(exc, role)
+        if lost is not None:
+            raise lost from None
         raise
 
 
 def _search(template: str, data: str, directory: Path, settings: Settings, dataset,
-            log) -> ResultsFile:
+            log, role: Role = ALONE) -> ResultsFile | None:
     check_backend(keras.backend.backend())
     loaded = configured_template(template, settings)
     ds = dataset or load_data(data, fraction=settings.fraction, seed=settings.seed or 0,
@@ -80,24 +96,59 @@ def _search(template: str, data: str, directory: Path, settings: Settings, datas
     objective = make_objective(settings.objective, fitted, ds)
     results = Results(directory, fitted, data, settings, objective)
     given = recorded_settings(fitted, data, ds, settings, objective)
-    if not settings.overwrite:
+    if role.kind == "worker":  # the chief's directory: compared, never started afresh
+        check_same_search(directory, given)
+    elif not settings.overwrite:
         check_directory(directory, given, settings.extend)
     results.prepare()
-    write_settings(directory, given)
+    if role.kind != "worker":
+        write_settings(directory, given)
     hypermodel = SearchHyperModel(fitted, ds, budgets(settings), objective)
-    with atomic_keras_tuner_json():
+    with atomic_keras_tuner_json(), distributed.environment(role):
         tuner = _reload_tuner(hypermodel, objective, settings, results, log)
-        done = sum(t.status != "RUNNING" for t in tuner.oracle.trials.values())
+        done = sum(t.status != "RUNNING" for t in tuner.trials())
         describe = ds.describe() if hasattr(ds, "describe") else ""
         log(progress.banner(fitted.name, describe, settings, objective, results.dir, done))
-        with warnings.catch_warnings():
-            # Hyperband continues a trial from its checkpoint, optimizer state included, into
-            # a model whose optimizer is not built yet: Keras says it skips that state.
-            warnings.filterwarnings("ignore",
-                                    message="Skipping variable loading for optimizer")
-            tuner.search(epochs=settings.epochs, verbose=2 if settings.verbose else 0,
-                         callbacks=_log_callbacks(results))
+        if role.kind == "chief":
+            return _serve(tuner, role, results, log)
+        _run(tuner, settings, results)
+        if role.kind == "worker":
+            log(f"{role.tuner_id}: the chief has no trial left; done")
+            return None
         final = results.write(tuner)
+    log(progress.summary(final, results.dir))
+    return final
+
+
+def _run(tuner, settings: Settings, results: Results) -> None:
+    """Keras Tuner's search loop: alone, or a worker's (trials from the chief)."""
+    with _quiet_optimizer():
+        tuner.search(epochs=settings.epochs, verbose=2 if settings.verbose else 0,
+                     callbacks=_log_callbacks(results))
+
+
+@contextlib.contextmanager
+def _quiet_optimizer():
+    """Hyperband continues a trial from its checkpoint, optimizer state included, into a model
+    whose optimizer is not built yet (and the kept models are tested so): Keras says it skips
+    that state."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        yield
+
+
+def _serve(tuner, role: Role, results: Results, log) -> ResultsFile:
+    """The chief: serve the oracle until the workers finished the search, then test the
+    kept models."""
+    tuner.on_search_begin()  # quiet oracle, as alone
+    distributed.keep_running_trials(tuner.oracle, results.dir)
+    distributed.chief_hooks(tuner, results, log, MAX_REPEATS)
+    tuner.save()
+    results.write(tuner)
+    distributed.serve(tuner, role, results.dir, log)
+    with _quiet_optimizer():
+        tuner.on_search_end()  # the kept models are tested on the chief
+    final = results.write(tuner)
     log(progress.summary(final, results.dir))
     return final
 

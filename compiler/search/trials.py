@@ -27,14 +27,15 @@ from ..resolve import Architecture, check_budget, resolve
 from . import progress, stopping
 from .candidates import Duplicates, admit_candidates
 from .checkpoints import SafeBackupAndRestore
+from .distributed import ALL_TRIALS, PatientClient
 from .errors import SearchError
 from .objectives import parts, scored, watched
 from .results import (
     COSTS,
     KT_PROJECT,
     Results,
-    ResultsFile,
     Settings,
+    TrialRow,
     append_epoch,
     read_epochs,
 )
@@ -198,12 +199,33 @@ class _SearchTuner:
         self.duplicates = Duplicates()
         self._repeats = 0  # duplicates in a row
         self.clock = progress.Clock()
+        self._known = 0  # the trials the oracle held when this trial began
         super().__init__(*args, **kwargs)
+        if self._is_worker():  # the oracle's decisions are the chief's (distributed.py)
+            from keras_tuner.src.distribute import oracle_client
+
+            self.oracle = PatientClient(self.oracle, oracle_client.TIMEOUT)
+            return
         first = start_values(results.settings.start_from, self.hypermodel.template)
         if first is not None:
             seed_first(self.oracle, first)  # inside the checks: a bad start is replaced
         admit_candidates(self.oracle, self.hypermodel.candidate, results.reject)
         self._recall_trials()
+
+    def trials(self) -> list:
+        """Every trial of the search; a worker asks the chief's oracle (Keras Tuner's
+        `get_best_trials` lists the trials without a score after the scored ones)."""
+        if self._is_worker():
+            return self.oracle.get_best_trials(ALL_TRIALS)
+        return list(self.oracle.trials.values())
+
+    def _recall_identities(self) -> None:
+        """A worker: the identities of the trials other workers ran, from their records in
+        the shared results directory, so that it does not train them again."""
+        for trial in sorted(self.trials(), key=lambda t: int(t.trial_id)):
+            record = self.results.record(trial.trial_id)
+            if record.get("identity") and not record.get("duplicate_of"):
+                self.duplicates.first.setdefault(record["identity"], trial.trial_id)
 
     def _recall_trials(self) -> None:
         """On resuming: the identities of the trials so far, and one more trial allowed for
@@ -227,7 +249,8 @@ class _SearchTuner:
 
     def on_search_end(self):
         super().on_search_end()
-        self._test_kept_models()
+        if not self._is_worker():  # the chief tests them once the search ends
+            self._test_kept_models()
         gc.unfreeze()
 
     def _test_kept_models(self) -> None:
@@ -248,7 +271,12 @@ class _SearchTuner:
         self._gradients = set(_gradient_registry())
         self.clock.trial_begins()
         self.results.begin(trial.trial_id)
-        self.results.write(self)
+        self._known = len(self.trials())
+        if self._is_worker():
+            self.results.update(trial.trial_id, worker=self.tuner_id)
+            self._recall_identities()
+        else:
+            self.results.write(self)
 
     def run_trial(self, trial, *args, **kwargs):
         hp = trial.hyperparameters
@@ -291,7 +319,9 @@ class _SearchTuner:
         self.results.update(trial.trial_id, duplicate_of=original,
                             reason=f"duplicate of trial {original}", epochs=0)
         self._repeats += 1
-        if self._repeats <= MAX_REPEATS:  # beyond, the space looks exhausted: trials end
+        # Beyond MAX_REPEATS, the space looks exhausted: trials end. A chief's oracle grants
+        # the extra trial itself (`distributed.chief_hooks`).
+        if self._repeats <= MAX_REPEATS and not self._is_worker():
             self.oracle.max_trials += 1
         metrics = self.oracle.get_trial(original).metrics
         return {name: metrics.get_best_value(name) for name in metrics.metrics}
@@ -320,7 +350,7 @@ class _SearchTuner:
         trial's own earlier epochs (and those of the trial it continues), read from the results
         directory, so that a resumed search decides as an uninterrupted one."""
         objective = watched(self.oracle.objective)  # None: only costs, no median rule
-        trials = self.oracle.trials.values()
+        trials = self.trials()
         parents = {t.trial_id: t.hyperparameters.values.get("tuner/trial_id") for t in trials}
 
         def history(trial_id):
@@ -347,7 +377,7 @@ class _SearchTuner:
         if settings.verbose:
             return
         epochs = trial.hyperparameters.values.get("tuner/epochs", settings.epochs)
-        eta = self.clock.eta(epochs - epoch - 1, settings.trials - len(self.oracle.trials),
+        eta = self.clock.eta(epochs - epoch - 1, settings.trials - self._known,
                              settings.epochs)
         self.log(progress.epoch_line(trial.trial_id, epoch, epochs, logs or {},
                                      getattr(watched(self.oracle.objective), "name", "loss"),
@@ -359,17 +389,23 @@ class _SearchTuner:
         return self._model
 
     def on_trial_end(self, trial):
+        # The record first: a chief writes results.json from it when the trial ends.
+        self.results.finish(trial.trial_id)
         super().on_trial_end(trial)  # the oracle scores and saves the trial
         ended = self.oracle.get_trial(trial.trial_id)
         self.clock.trial_ends()
-        self.results.finish(ended.trial_id)
         if ended.status == "COMPLETED":
             self._keep_best(ended)
         self._model = None  # Keras Tuner clears the session and collects before each build
         _forget_gradients(self._gradients)
-        results = self.results.write(self)
-        self.log(progress.trial_line(results, ended.trial_id))
-        self._count_crash(ended, results)
+        if self._is_worker():  # the chief writes results.json and prints the trial's line
+            row = self.results.row(self, ended)
+            self.log(f"{self.tuner_id}: trial {ended.trial_id} {row['status'].lower()}")
+        else:
+            results = self.results.write(self)
+            self.log(progress.trial_line(results, ended.trial_id))
+            row = next(r for r in results["trials"] if r["trial_id"] == ended.trial_id)
+        self._count_crash(row)
 
     def _keep_best(self, trial) -> None:
         """Save the trial's model (its best epoch) if it is among the best `keep`; delete the
@@ -381,8 +417,7 @@ class _SearchTuner:
             self.results.save_model(trial.trial_id, self._model)
         self.results.prune_models(best)
 
-    def _count_crash(self, trial, results: ResultsFile) -> None:
-        row = next(r for r in results["trials"] if r["trial_id"] == trial.trial_id)
+    def _count_crash(self, row: TrialRow) -> None:
         self._crashes = self._crashes + 1 if row["status"] == "FAILED" else 0
         if self._crashes >= MAX_CRASHES:
             raise SearchError(f"{MAX_CRASHES} trials in a row failed; the last: {row['reason']}",
@@ -444,4 +479,15 @@ def make_tuner(hypermodel: SearchHyperModel, objective: kt.Objective, settings: 
         return kind(oracle=make_oracle(settings, objective, kt_seed), hypermodel=hypermodel,
                     directory=str(results.dir), project_name=KT_PROJECT,
                     overwrite=settings.overwrite, results=results, log=log,
-                    trial_seed=settings.seed)
+                    trial_seed=settings.seed,
+                    distribution_strategy=distribution_strategy(settings.strategy))
+
+
+def distribution_strategy(name: str):
+    """`--strategy`: None, or `tf.distribute.MirroredStrategy` over every GPU this process
+    sees (its CPU when it sees none), which Keras Tuner builds and trains each model in."""
+    if name in (None, "none"):
+        return None
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()
