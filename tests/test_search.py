@@ -282,7 +282,7 @@ def test_a_stock_keras_tuner_records_infeasible_candidates_as_failed(tiny, digit
     # another width cannot be built; the trial fails with the reason, the search goes on.
     x, y = digits.numpy("train")
     tuner = kt.RandomSearch(archc.load(tiny).hypermodel(), objective="val_accuracy",
-                            max_trials=12, seed=3, directory=str(tmp_path), project_name="kt",
+                            max_trials=5, seed=3, directory=str(tmp_path), project_name="kt",
                             max_consecutive_failed_trials=12)
     tuner.search(x[:64], y[:64], validation_data=(x[:32], y[:32]), epochs=1, verbose=0)
     trials = list(tuner.oracle.trials.values())
