@@ -284,7 +284,7 @@ _CORE_OPS = [
     OpSpec(
         name="spatial_dropout2d",
         keras_class="SpatialDropout2D",
-        shape=shapes.same_shape,
+        shape=shapes.SpatialDropout(2),
         positional=1,
         args=(_RATE, _SEED),
         doc="drop whole feature maps while training",
@@ -371,7 +371,7 @@ _ACTIVATION_OPS = [
     OpSpec(
         name="softmax",
         keras_class="Softmax",
-        shape=shapes.same_shape,
+        shape=shapes.along_axis,
         positional=1,
         args=(_AXIS,),
         doc="softmax over `axis`",
