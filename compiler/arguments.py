@@ -22,6 +22,8 @@ ArgType = Literal[
     "bool",
     "str",
     "int_or_pair",  # an int or a pair of ints: kernel_size, strides, pool_size, size
+    "int_or_triple",  # an int or three ints: the same for 3-D layers (Conv3D, MaxPooling3D)
+    "float_or_pair",  # a float or a pair (lower, upper): the factors of augmentation layers
     "padding_spec",  # an int, a pair of ints, or a pair of pairs (ZeroPadding2D, Cropping2D)
     "shape",  # a list of ints, at most one -1 (Reshape)
     "activation",  # a name in the ArgSpec's `choices` (vocab.ACTIVATIONS)
@@ -337,8 +339,8 @@ def _axis_problem(arg: ArgSpec, value: object) -> str | None:
     return None if _is_int(value) else ""
 
 
-def _pair(value: object) -> bool:
-    return isinstance(value, (tuple, list)) and len(value) == 2
+def _pair(value: object, size: int = 2) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == size
 
 
 def _first_problem(problems: Sequence[str | None]) -> str | None:
@@ -351,6 +353,18 @@ def _int_or_pair_problem(arg: ArgSpec, value: object) -> str | None:
     if _pair(value):
         return _first_problem([_int_problem(arg, v) for v in value])
     return _int_problem(arg, value)
+
+
+def _int_or_triple_problem(arg: ArgSpec, value: object) -> str | None:
+    if _pair(value, 3):
+        return _first_problem([_int_problem(arg, v) for v in value])
+    return _int_problem(arg, value)
+
+
+def _float_or_pair_problem(arg: ArgSpec, value: object) -> str | None:
+    if _pair(value):
+        return _first_problem([_float_problem(arg, v) for v in value])
+    return _float_problem(arg, value)
 
 
 def _padding_problem(arg: ArgSpec, value: object) -> str | None:
@@ -375,6 +389,8 @@ _CHECKERS = {
     "bool": _bool_problem,
     "str": _str_problem,
     "int_or_pair": _int_or_pair_problem,
+    "int_or_triple": _int_or_triple_problem,
+    "float_or_pair": _float_or_pair_problem,
     "padding_spec": _padding_problem,
     "shape": _shape_problem,
     "activation": _choice_problem,
@@ -392,6 +408,10 @@ def describe(arg: ArgSpec) -> str:
         return _describe_number(arg, "float")
     if kind == "int_or_pair":
         return f"{_describe_number(arg, 'integer')} or a pair of them"
+    if kind == "int_or_triple":
+        return f"{_describe_number(arg, 'integer')} or three of them"
+    if kind == "float_or_pair":
+        return f"{_describe_number(arg, 'float')} or a pair (lower, upper) of them"
     if kind == "padding_spec":
         return f"{_describe_number(arg, 'integer')}, a pair of them, or a pair of pairs"
     if kind == "str" and arg.choices:

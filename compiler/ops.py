@@ -74,6 +74,9 @@ _PADDING = arg("padding", "str", "valid", choices=PADDINGS)
 _DILATION = arg("dilation_rate", "int_or_pair", (1, 1), minimum=1)
 _DEPTH_MULT = arg("depth_multiplier", "int", 1, minimum=1)
 _ACTIVATION = arg("activation", "activation", None, choices=ACTIVATIONS)
+_KERNEL_3D = arg("kernel_size", "int_or_triple", minimum=1)
+_STRIDES_3D = arg("strides", "int_or_triple", (1, 1, 1), minimum=1)
+_DILATION_3D = arg("dilation_rate", "int_or_triple", (1, 1, 1), minimum=1)
 _USE_BIAS = arg("use_bias", "bool", True)
 _KERNEL_INIT = _init("kernel_initializer", "glorot_uniform")
 _BIAS_INIT = _init("bias_initializer", "zeros")
@@ -529,6 +532,291 @@ _DETECTION_OPS = [
     ),
 ]
 
+_CONV_OPS_MORE = [
+    OpSpec(
+        name="conv3d",
+        keras_class="Conv3D",
+        shape=shapes.Conv(3),
+        positional=4,
+        args=(_FILTERS, _KERNEL_3D, _STRIDES_3D, _PADDING, _DILATION_3D,
+              arg("groups", "int", 1, minimum=1), _ACTIVATION, _USE_BIAS, _KERNEL_INIT,
+              _BIAS_INIT),
+        doc="3D convolution (volumes, video)",
+    ),
+    OpSpec(
+        name="conv1d_transpose",
+        keras_class="Conv1DTranspose",
+        shape=shapes.ConvTranspose(1),
+        positional=4,
+        args=(_FILTERS, arg("kernel_size", "int", minimum=1), arg("strides", "int", 1, minimum=1),
+              _PADDING, arg("output_padding", "int", None, minimum=0),
+              arg("dilation_rate", "int", 1, minimum=1), _ACTIVATION, _USE_BIAS, _KERNEL_INIT,
+              _BIAS_INIT),
+        doc="transposed 1D convolution (learned upsampling of sequences)",
+    ),
+    OpSpec(
+        name="conv3d_transpose",
+        keras_class="Conv3DTranspose",
+        shape=shapes.ConvTranspose(3),
+        positional=4,
+        args=(_FILTERS, _KERNEL_3D, _STRIDES_3D, _PADDING,
+              arg("output_padding", "int_or_triple", None, minimum=0), _DILATION_3D,
+              _ACTIVATION, _USE_BIAS, _KERNEL_INIT, _BIAS_INIT),
+        doc="transposed 3D convolution",
+    ),
+    OpSpec(
+        name="separable_conv1d",
+        keras_class="SeparableConv1D",
+        shape=shapes.SeparableConv(1),
+        positional=4,
+        args=(_FILTERS, arg("kernel_size", "int", minimum=1), arg("strides", "int", 1, minimum=1),
+              _PADDING, arg("dilation_rate", "int", 1, minimum=1), _DEPTH_MULT, _ACTIVATION,
+              _USE_BIAS, _init("depthwise_initializer", "glorot_uniform"),
+              _init("pointwise_initializer", "glorot_uniform"), _BIAS_INIT),
+        doc="depthwise-separable 1D convolution",
+    ),
+    OpSpec(
+        name="depthwise_conv1d",
+        keras_class="DepthwiseConv1D",
+        shape=shapes.DepthwiseConv(1),
+        positional=4,
+        args=(arg("kernel_size", "int", minimum=1), arg("strides", "int", 1, minimum=1),
+              _PADDING, _DEPTH_MULT, arg("dilation_rate", "int", 1, minimum=1), _ACTIVATION,
+              _USE_BIAS, _init("depthwise_initializer", "glorot_uniform"), _BIAS_INIT),
+        doc="depthwise 1D convolution (one filter per input channel)",
+    ),
+]
+
+_POOL_3D = arg("strides", "int_or_triple", None, minimum=1)
+
+_POOL_OPS_3D = [
+    OpSpec(
+        name="max_pool3d",
+        keras_class="MaxPooling3D",
+        shape=shapes.Pool(3),
+        positional=3,
+        args=(arg("pool_size", "int_or_triple", (2, 2, 2), minimum=1), _POOL_3D, _PADDING),
+        doc="3D max pooling (strides default to pool_size)",
+    ),
+    OpSpec(
+        name="avg_pool3d",
+        keras_class="AveragePooling3D",
+        shape=shapes.Pool(3),
+        positional=3,
+        args=(arg("pool_size", "int_or_triple", minimum=1), _POOL_3D, _PADDING),
+        doc="3D average pooling (strides default to pool_size)",
+    ),
+    OpSpec(
+        name="global_avg_pool3d",
+        keras_class="GlobalAveragePooling3D",
+        shape=shapes.GlobalPool(3),
+        args=(_KEEPDIMS,),
+        doc="mean over depth, height and width",
+    ),
+    OpSpec(
+        name="global_max_pool3d",
+        keras_class="GlobalMaxPooling3D",
+        shape=shapes.GlobalPool(3),
+        args=(_KEEPDIMS,),
+        doc="maximum over depth, height and width",
+    ),
+]
+
+
+def _recurrent_args(gates: str, *extra: ArgSpec) -> tuple[ArgSpec, ...]:
+    """A recurrent layer's arguments in Keras's order; SimpleRNN has no recurrent_activation."""
+    head = (_UNITS, arg("activation", "activation", "tanh", choices=ACTIVATIONS))
+    if gates != "simple":
+        head += (arg("recurrent_activation", "activation", "sigmoid", choices=ACTIVATIONS),)
+    return head + (
+        _USE_BIAS, _KERNEL_INIT, _init("recurrent_initializer", "orthogonal"), _BIAS_INIT,
+        *extra,
+        unit("dropout", 0.0),
+        unit("recurrent_dropout", 0.0),
+        _SEED,
+        arg("return_sequences", "bool", False),
+        arg("go_backwards", "bool", False),
+    )
+
+
+_SEQUENCE_OPS = [
+    OpSpec(
+        name="lstm",
+        keras_class="LSTM",
+        shape=shapes.Recurrent(4),
+        positional=1,
+        args=_recurrent_args("lstm", arg("unit_forget_bias", "bool", True)),
+        doc="long short-term memory over (steps, features); the last output, or every step's "
+        "with return_sequences=true",
+    ),
+    OpSpec(
+        name="gru",
+        keras_class="GRU",
+        shape=shapes.Recurrent(3),
+        positional=1,
+        args=(*_recurrent_args("gru"), arg("reset_after", "bool", True)),
+        doc="gated recurrent unit over (steps, features)",
+    ),
+    OpSpec(
+        name="simple_rnn",
+        keras_class="SimpleRNN",
+        shape=shapes.Recurrent(1),
+        positional=1,
+        args=_recurrent_args("simple"),
+        doc="fully connected recurrent layer over (steps, features)",
+    ),
+    OpSpec(
+        name="embedding",
+        keras_class="Embedding",
+        shape=shapes.embedding,
+        positional=2,
+        args=(
+            arg("input_dim", "int", minimum=1),
+            arg("output_dim", "int", minimum=1),
+            arg("embeddings_initializer", "str", "uniform", choices=("uniform", *INITIALIZERS)),
+            arg("mask_zero", "bool", False),
+        ),
+        doc="integer ids in [0, input_dim) -> vectors of output_dim",
+    ),
+    OpSpec(
+        name="multi_head_attention",
+        keras_class="archc.layers.SelfAttention",
+        shape=shapes.self_attention,
+        positional=2,
+        args=(
+            arg("num_heads", "int", minimum=1),
+            arg("key_dim", "int", minimum=1),
+            arg("value_dim", "int", None, minimum=1),
+            unit("dropout", 0.0),
+            _USE_BIAS,
+        ),
+        doc="self-attention: Keras's MultiHeadAttention with the input as query, key and value",
+    ),
+    OpSpec(
+        name="spatial_dropout1d",
+        keras_class="SpatialDropout1D",
+        shape=shapes.SpatialDropout(1),
+        positional=1,
+        args=(_RATE, _SEED),
+        doc="drop whole channels of a sequence while training",
+    ),
+    OpSpec(
+        name="spatial_dropout3d",
+        keras_class="SpatialDropout3D",
+        shape=shapes.SpatialDropout(3),
+        positional=1,
+        args=(_RATE, _SEED),
+        doc="drop whole feature volumes while training",
+    ),
+    OpSpec(
+        name="group_normalization",
+        keras_class="GroupNormalization",
+        shape=shapes.group_norm,
+        positional=5,
+        args=(
+            arg("groups", "int", 32, minimum=1),
+            _AXIS,
+            positive("epsilon", 0.001),
+            arg("center", "bool", True),
+            arg("scale", "bool", True),
+        ),
+        doc="normalization over groups of channels (groups must divide them)",
+    ),
+]
+
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+_AUG_INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def _factor(name: str, default=None, **kw) -> ArgSpec:
+    if default is None:
+        return arg(name, "float_or_pair", **kw)
+    return arg(name, "float_or_pair", default, **kw)
+
+
+def _fill_args() -> tuple[ArgSpec, ...]:
+    return (
+        arg("fill_mode", "str", "reflect", choices=_FILL_MODES),
+        arg("interpolation", "str", "bilinear", choices=_AUG_INTERPOLATIONS),
+        _SEED,
+        arg("fill_value", "float", 0.0),
+    )
+
+
+_IMAGE_OPS = [
+    OpSpec(
+        name="random_flip",
+        keras_class="RandomFlip",
+        shape=shapes.image,
+        positional=2,
+        args=(arg("mode", "str", "horizontal_and_vertical",
+                  choices=("horizontal", "vertical", "horizontal_and_vertical")), _SEED),
+        doc="flip images at random while training",
+    ),
+    OpSpec(
+        name="random_translation",
+        keras_class="RandomTranslation",
+        shape=shapes.image,
+        positional=2,
+        args=(_factor("height_factor", minimum=-1, maximum=1),
+              _factor("width_factor", minimum=-1, maximum=1), *_fill_args()),
+        doc="shift images by a random fraction of their height and width while training",
+    ),
+    OpSpec(
+        name="random_rotation",
+        keras_class="RandomRotation",
+        shape=shapes.image,
+        positional=1,
+        args=(_factor("factor", minimum=-1, maximum=1), *_fill_args()),
+        doc="rotate images by a random fraction of a full turn while training",
+    ),
+    OpSpec(
+        name="random_zoom",
+        keras_class="RandomZoom",
+        shape=shapes.image,
+        positional=2,
+        args=(_factor("height_factor", minimum=-1, maximum=1, exclusive_minimum=True),
+              arg("width_factor", "float_or_pair", None, minimum=-1, maximum=1,
+                  exclusive_minimum=True),
+              *_fill_args()),
+        doc="zoom images in or out at random while training",
+    ),
+    OpSpec(
+        name="random_contrast",
+        keras_class="RandomContrast",
+        shape=shapes.image,
+        positional=3,
+        args=(_factor("factor", minimum=0, maximum=1), arg("value_range", "any", (0, 255)),
+              _SEED),
+        doc="scale the contrast of images at random while training",
+    ),
+    OpSpec(
+        name="random_brightness",
+        keras_class="RandomBrightness",
+        shape=shapes.image,
+        positional=3,
+        args=(_factor("factor", minimum=-1, maximum=1), arg("value_range", "any", (0, 255)),
+              _SEED),
+        doc="shift the brightness of images at random while training",
+    ),
+    OpSpec(
+        name="random_crop",
+        keras_class="RandomCrop",
+        shape=shapes.crop,
+        positional=3,
+        args=(arg("height", "int", minimum=1), arg("width", "int", minimum=1), _SEED),
+        doc="crop a random height x width window while training, the centre one otherwise",
+    ),
+    OpSpec(
+        name="center_crop",
+        keras_class="CenterCrop",
+        shape=shapes.crop,
+        positional=2,
+        args=(arg("height", "int", minimum=1), arg("width", "int", minimum=1)),
+        doc="crop the central height x width window (resizing a smaller image first)",
+    ),
+]
+
 # ---------------------------------------------------------------- the table
 
 
@@ -543,7 +831,7 @@ def _registry(specs: Sequence[OpSpec]) -> Mapping[str, OpSpec]:
 
 OPS: Mapping[str, OpSpec] = _registry(
     _CONV_OPS + _POOL_OPS + _CORE_OPS + _ACTIVATION_OPS + _MERGE_OPS + _RESHAPE_OPS
-    + _REDUCE_OPS + _DETECTION_OPS
+    + _REDUCE_OPS + _DETECTION_OPS + _CONV_OPS_MORE + _POOL_OPS_3D + _SEQUENCE_OPS + _IMAGE_OPS
 )
 
 

@@ -403,3 +403,66 @@ def ssd_decode(a, shapes) -> Result:
         raise ShapeFault(f"ssd_decode: feature maps {grid} at {per_cell} anchors per cell make "
                          f"{anchors} anchors, but the predictions have {classes[0]} rows")
     return Result((a.get("max_detections", 100), 6))
+
+
+# ---------------------------------------------------------------- sequences and attention
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """SimpleRNN (1 gate), GRU (3), LSTM (4) over (steps, features): each gate has an input
+    kernel, a recurrent kernel and a bias (GRU's `reset_after` keeps a second bias)."""
+
+    gates: int
+    rank: int = 1  # the steps axis: inputs are (steps, features)
+
+    def __call__(self, a, shapes) -> Result:
+        steps, c = _rank(shapes, 2, "a recurrent layer")
+        units = a["units"]
+        biases = (1 + int(a.get("reset_after", False))) if a.get("use_bias", True) else 0
+        per_gate = units * (c + units) + biases * units
+        shape = (steps, units) if a.get("return_sequences") else (units,)
+        return Result(shape, self.gates * per_gate, steps * self.gates * units * (c + units))
+
+
+def embedding(a, shapes) -> Result:
+    """Embedding: every integer of the input becomes a vector of `output_dim`."""
+    return Result(tuple(shapes[0]) + (a["output_dim"],), a["input_dim"] * a["output_dim"])
+
+
+def self_attention(a, shapes) -> Result:
+    """MultiHeadAttention with query = value = key = the input: four projections (query, key,
+    value to `num_heads` heads, the heads back to the input's features)."""
+    (shape,) = shapes
+    if len(shape) < 2:
+        raise ShapeFault(f"attention expects (steps..., features), found {_fmt(shape)}")
+    c, heads, key = shape[-1], a["num_heads"], a["key_dim"]
+    value = a.get("value_dim") or key
+    bias = bool(a.get("use_bias", True))
+    params = (2 * (c * heads * key + bias * heads * key) + c * heads * value
+              + bias * heads * value + heads * value * c + bias * c)
+    positions = _prod(shape[:-1])
+    projections = positions * c * heads * (2 * key + 2 * value)
+    return Result(shape, params, projections + positions * positions * heads * (key + value))
+
+
+def group_norm(a, shapes) -> Result:
+    """GroupNormalization: `groups` must divide the channels; gamma and beta per channel."""
+    c = _axis_size(shapes[0], a.get("axis", -1))
+    if c % a.get("groups", 32):
+        raise ShapeFault(f"groups={a.get('groups', 32)} must divide the {c} channels")
+    return Result(shapes[0], c * (int(a.get("center", True)) + int(a.get("scale", True))))
+
+
+# ---------------------------------------------------------------- images
+
+
+def image(a, shapes) -> Result:
+    """An augmentation layer on images (H, W, C): the shape is kept."""
+    return Result(_rank(shapes, 3, "an image layer"))
+
+
+def crop(a, shapes) -> Result:
+    """RandomCrop / CenterCrop: images (H, W, C) -> (height, width, C)."""
+    *_, c = _rank(shapes, 3, "cropping")
+    return Result((a["height"], a["width"], c))

@@ -62,6 +62,10 @@ def _value(a: arguments.ArgSpec) -> st.SearchStrategy:
         return st.sampled_from(a.choices[:6]) if a.choices else st.just("x")
     if kind == "int_or_pair":
         return _ints(a, 3) | st.tuples(_ints(a, 3), _ints(a, 3))
+    if kind == "int_or_triple":
+        return _ints(a, 3) | st.tuples(_ints(a, 3), _ints(a, 3), _ints(a, 3))
+    if kind == "float_or_pair":
+        return _floats(a) | st.tuples(_floats(a), _floats(a))
     if kind == "padding_spec":
         return _ints(a, 2) | st.tuples(_ints(a, 2), _ints(a, 2))
     if kind == "shape":
@@ -81,7 +85,7 @@ def op_calls(draw, names=RANDOM_OPS):
             continue
         if a.required or draw(st.booleans()):
             kwargs[a.name] = draw(_value(a))
-    natural = getattr(spec.shape, "rank", 1) + 1  # a spatial rule's (steps or H, W) + channels
+    natural = getattr(spec.shape, "rank", 2) + 1  # a spatial rule's (steps or H, W) + channels
     rank = draw(st.just(natural) | st.integers(1, 4))
     shape = tuple(draw(st.lists(st.integers(1, 9), min_size=rank, max_size=rank)))
     return spec.name, kwargs, shape

@@ -29,6 +29,13 @@ REQUIRED_SAMPLES = {
     "height": 4,
     "width": 6,
     "scale": 0.5,
+    "input_dim": 10,
+    "output_dim": 3,
+    "num_heads": 2,
+    "key_dim": 3,
+    "factor": 0.1,
+    "height_factor": 0.2,
+    "width_factor": 0.1,
 }
 
 
@@ -60,7 +67,7 @@ def test_names_sorted_and_lookup():
     assert len(ALL_OPS) == len(set(ALL_OPS))
     for name in ALL_OPS:
         assert ops.lookup(name).name == name
-    assert ops.lookup("conv3d") is None
+    assert ops.lookup("conv4d") is None
 
 
 def test_required_ops_present():
@@ -107,7 +114,8 @@ def test_build_layer_with_required_args(name):
 
 
 # ssd_decode: class logits and box offsets for the 12 anchors of one 2x1 feature map
-SPECIAL_INPUTS = {"ssd_decode": [(12, 3), (12, 4), (2, 1, 8)]}
+# group_normalization: its default of 32 groups must divide the channels
+SPECIAL_INPUTS = {"ssd_decode": [(12, 3), (12, 4), (2, 1, 8)], "group_normalization": [(4, 64)]}
 
 
 def sample_inputs(spec: ops.OpSpec) -> list[tuple[int, ...]]:
