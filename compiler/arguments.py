@@ -28,6 +28,8 @@ ArgType = Literal[
     "shape",  # a list of ints, at most one -1 (Reshape)
     "activation",  # a name in the ArgSpec's `choices` (vocab.ACTIVATIONS)
     "axis",  # an int
+    "layer",  # an op call as the argument (Bidirectional's), as (op, ((name, value), ...)),
+    # one of the op names in `choices`
     "any",  # not checked
 ]
 
@@ -367,6 +369,24 @@ def _float_or_pair_problem(arg: ArgSpec, value: object) -> str | None:
     return _float_problem(arg, value)
 
 
+def layer_call(value) -> tuple[str, dict[str, object]]:
+    """A `layer` argument's op name and its arguments: `("lstm", (("units", 8),))` ->
+    `("lstm", {"units": 8})`."""
+    name, args = value
+    return name, dict(args)
+
+
+def _is_layer_call(value: object) -> bool:
+    return (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)
+            and isinstance(value[1], tuple) and all(_pair(v) for v in value[1]))
+
+
+def _layer_problem(arg: ArgSpec, value: object) -> str | None:
+    if not _is_layer_call(value):
+        return ""
+    return None if value[0] in arg.choices else ""
+
+
 def _padding_problem(arg: ArgSpec, value: object) -> str | None:
     if _pair(value) and all(_pair(v) for v in value):
         return _first_problem([_int_problem(arg, x) for v in value for x in v])
@@ -395,6 +415,7 @@ _CHECKERS = {
     "shape": _shape_problem,
     "activation": _choice_problem,
     "axis": _axis_problem,
+    "layer": _layer_problem,
     "any": lambda arg, value: None,
 }
 
@@ -416,6 +437,8 @@ def describe(arg: ArgSpec) -> str:
         return f"{_describe_number(arg, 'integer')}, a pair of them, or a pair of pairs"
     if kind == "str" and arg.choices:
         return _describe_choices(arg.choices)
+    if kind == "layer":
+        return "a call of " + " or ".join(arg.choices)
     return _SIMPLE_DESCRIPTIONS[kind]
 
 
@@ -466,6 +489,8 @@ def _show(value: object) -> str:
         return "none"
     if isinstance(value, str):
         return repr(value)
+    if _is_layer_call(value):
+        return f"{value[0]}(" + ", ".join(f"{k}={_show(v)}" for k, v in value[1]) + ")"
     if isinstance(value, tuple):
         inner = ", ".join(_show(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"

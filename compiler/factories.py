@@ -11,9 +11,9 @@ import importlib
 from collections.abc import Mapping
 from typing import Any
 
-from .arguments import OpArgError, checked_kwargs
+from .arguments import OpArgError, checked_kwargs, layer_call
 from .diagnostics import did_you_mean
-from .ops import OpSpec
+from .ops import OpSpec, lookup
 from .vocab import LOSSES, METRIC_PRESETS, METRICS, OPTIMIZERS, OptimizerSpec
 
 _OWN = "archc."  # archc's own classes: `archc.layers.Reduce`, `archc.ssd.SSDConfidence`
@@ -33,8 +33,16 @@ def _keras_value(value: object) -> object:
 
 
 def _keras_kwargs(spec, kwargs: Mapping[str, object]) -> dict[str, object]:
-    """Checked kwargs for `spec`, ready for the Keras constructor."""
-    return {k: _keras_value(v) for k, v in checked_kwargs(spec, kwargs).items()}
+    """Checked kwargs for `spec`, ready for the Keras constructor; an op call given as an
+    argument (Bidirectional's `layer`) becomes its Keras layer."""
+    out = {}
+    for key, value in checked_kwargs(spec, kwargs).items():
+        if spec.arg(key).type == "layer":
+            name, args = layer_call(value)
+            out[key] = build_layer(lookup(name), args)
+        else:
+            out[key] = _keras_value(value)
+    return out
 
 
 def layer_class(spec: OpSpec) -> type:

@@ -24,7 +24,16 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from . import shapes
-from .arguments import ArgSpec, CallSpec, arg, positive, unit
+from .arguments import (
+    ArgSpec,
+    CallSpec,
+    arg,
+    check_value,
+    effective_args,
+    layer_call,
+    positive,
+    unit,
+)
 from .vocab import (
     ACTIVATIONS,
     INITIALIZERS,
@@ -723,6 +732,34 @@ _SEQUENCE_OPS = [
         doc="normalization over groups of channels (groups must divide them)",
     ),
 ]
+
+def _bidirectional(a, in_shapes) -> shapes.Result:
+    """Bidirectional: the wrapped recurrent op's rule, run forwards and backwards; `concat`
+    doubles its features, the other merge modes keep them. (A rule here, not in shapes.py,
+    because it looks the wrapped op up in the table.)"""
+    name, given = layer_call(a["layer"])
+    inner = OPS[name]
+    for key, value in given.items():
+        problem = check_value(inner.arg(key), value) if inner.arg(key) else None
+        if problem:
+            raise shapes.ShapeFault(f"{name}: {problem}")
+    one = inner.shape(effective_args(inner, given), in_shapes)
+    wide = one.shape[-1] * (2 if a.get("merge_mode", "concat") == "concat" else 1)
+    return shapes.Result((*one.shape[:-1], wide), 2 * one.params, 2 * one.flops)
+
+
+_RECURRENT = ("lstm", "gru", "simple_rnn")
+
+_SEQUENCE_OPS.append(OpSpec(
+    name="bidirectional",
+    keras_class="Bidirectional",
+    shape=_bidirectional,
+    positional=2,
+    args=(arg("layer", "layer", choices=_RECURRENT),
+          arg("merge_mode", "str", "concat", choices=("concat", "sum", "mul", "ave"))),
+    doc="a recurrent op run forwards and backwards, its two outputs merged: "
+    "bidirectional(lstm(64), merge_mode=concat)",
+))
 
 _FILL_MODES = ("reflect", "wrap", "constant", "nearest")
 _AUG_INTERPOLATIONS = ("nearest", "bilinear")

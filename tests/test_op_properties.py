@@ -21,6 +21,7 @@ keras = pytest.importorskip("keras")
 # offsets and feature maps that agree on their anchor count: tests/test_ops.py covers it).
 SKIPPED = {"ssd_decode"}
 RANDOM_OPS = [name for name in ops.names() if name not in SKIPPED]
+NATURAL_RANKS = {"bidirectional": 2}  # (steps, features), like the recurrent ops it wraps
 
 
 def _show(value) -> str:
@@ -31,6 +32,8 @@ def _show(value) -> str:
         return "none"
     if isinstance(value, str):
         return f'"{value}"'
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str):
+        return f"{value[0]}(" + ", ".join(f"{k}={_show(v)}" for k, v in value[1]) + ")"
     if isinstance(value, tuple):
         return "(" + ", ".join(map(_show, value)) + ("," if len(value) == 1 else "") + ")"
     if isinstance(value, list):
@@ -72,6 +75,11 @@ def _value(a: arguments.ArgSpec) -> st.SearchStrategy:
         return st.lists(st.sampled_from([-1, 1, 2, 4, 8]), min_size=1, max_size=3)
     if kind == "axis":
         return st.integers(-4, 4)
+    if kind == "layer":  # a recurrent op call, or another op (check must refuse it)
+        return st.tuples(st.sampled_from([*a.choices, "dense"]),
+                         st.tuples(st.tuples(st.just("units"), st.integers(0, 3))),
+                         ) | st.tuples(st.sampled_from(a.choices), st.just(
+                             (("units", 2), ("return_sequences", True))))
     return st.just(a.default)
 
 
@@ -85,7 +93,8 @@ def op_calls(draw, names=RANDOM_OPS):
             continue
         if a.required or draw(st.booleans()):
             kwargs[a.name] = draw(_value(a))
-    natural = getattr(spec.shape, "rank", 2) + 1  # a spatial rule's (steps or H, W) + channels
+    # a spatial rule's (steps or H, W) + channels; (H, W, C) for the others
+    natural = NATURAL_RANKS.get(spec.name, getattr(spec.shape, "rank", 2) + 1)
     rank = draw(st.just(natural) | st.integers(1, 4))
     shape = tuple(draw(st.lists(st.integers(1, 9), min_size=rank, max_size=rank)))
     return spec.name, kwargs, shape

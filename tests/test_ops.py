@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 import archc
-from archc import arguments, factories, ops, shapes, vocab
+from archc import arguments, factories, freeze, ops, shapes, vocab
 from archc.arguments import OpArgError
 from archc.lower import layer_name, lower
 
@@ -36,6 +36,7 @@ REQUIRED_SAMPLES = {
     "factor": 0.1,
     "height_factor": 0.2,
     "width_factor": 0.1,
+    "layer": ("lstm", (("units", 3),)),
 }
 
 
@@ -115,7 +116,8 @@ def test_build_layer_with_required_args(name):
 
 # ssd_decode: class logits and box offsets for the 12 anchors of one 2x1 feature map
 # group_normalization: its default of 32 groups must divide the channels
-SPECIAL_INPUTS = {"ssd_decode": [(12, 3), (12, 4), (2, 1, 8)], "group_normalization": [(4, 64)]}
+SPECIAL_INPUTS = {"ssd_decode": [(12, 3), (12, 4), (2, 1, 8)], "group_normalization": [(4, 64)],
+                  "bidirectional": [(8, 4)]}
 
 
 def sample_inputs(spec: ops.OpSpec) -> list[tuple[int, ...]]:
@@ -571,3 +573,30 @@ def test_import_does_not_load_keras():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+BIDIRECTIONAL_TEMPLATE = """
+template bi
+input seq [12, 5]
+graph {
+  seq -> bidirectional(lstm(choice(8, 16), return_sequences=true))
+  -> bidirectional(gru(4), merge_mode=sum) -> dense(3)
+}
+"""
+
+
+def test_bidirectional_wraps_an_op_call(tmp_path):
+    """`bidirectional(lstm(...))`: the wrapped call's hyperparameters are named under the
+    wrapper, shapes and parameters are Keras's, and freeze writes the call back."""
+    path = tmp_path / "bi.arch"
+    path.write_text(BIDIRECTIONAL_TEMPLATE)
+    template = archc.load(path)
+    assert [h.name for h in template.hyperparameters] == ["bidirectional/lstm/units"]
+    arch = template.resolve({"bidirectional/lstm/units": 16})
+    model = lower(arch, compile=False)
+    assert arch.params == model.count_params()
+    shapes_ = [arch.graph.nodes[n]["shape"] for n in arch.layers()]
+    assert shapes_ == [(12, 32), (4,), (3,)]
+    frozen = tmp_path / "frozen.arch"
+    frozen.write_text(freeze.freeze(arch))
+    assert archc.load(frozen).resolve().params == arch.params
