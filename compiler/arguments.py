@@ -176,7 +176,7 @@ def bind(
     _check_positional_count(spec, len(positional))
     bound: dict[str, object] = dict(zip(spec.arg_names, positional, strict=False))
     for key, value in keywords.items():
-        if spec.arg(key) is None:
+        if spec.arg(key) is None and not getattr(spec, "open_args", False):
             raise _unknown_keyword(spec, key)
         if key in bound:
             raise OpArgError(
@@ -244,6 +244,8 @@ def checked_kwargs(spec: CallSpec, kwargs: Mapping[str, object]) -> dict[str, ob
     """
     for key, value in kwargs.items():
         argument = spec.arg(key)
+        if argument is None and getattr(spec, "open_args", False):
+            continue  # an open op's keyword: Keras checks it
         if argument is None:
             raise _unknown_keyword(spec, key)
         if not is_concrete(value):

@@ -100,7 +100,8 @@ def cmd_check(args) -> int:
     for name in args.files:
         try:
             template = pipeline.load(name, params, import_path=args.import_path)
-            pipeline.check_defaults(template)
+            for warning in pipeline.check_defaults(template):
+                print(render(warning), file=sys.stderr)
         except (ArchError, ArchErrors) as exc:
             failed = True
             _report(exc)

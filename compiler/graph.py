@@ -537,7 +537,7 @@ class ChainExpansion:
         args = {}
         for name, node in bound.items():
             expr = node.value if isinstance(node, ast.Keyword) else node
-            if spec.arg(name).type == "layer":
+            if getattr(spec.arg(name), "type", None) == "layer":
                 args[name] = self._layer_arg(spec, name, expr, env, scope, label)
                 continue
             value = self.exprs.expr(expr, env, scope, f"argument '{name}'",

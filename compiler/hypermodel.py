@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras_tuner as kt
 
 from .diagnostics import ArchError, ShapeMismatch
+from .factories import keras_result
 from .graph import TemplateGraph
 from .lower import lower
 from .resolve import Architecture, OverBudget, active_values, resolve
@@ -66,7 +67,7 @@ class ArchHyperModel(kt.HyperModel):
                 shape); any Keras Tuner tuner then records the trial as failed and goes on.
         """
         try:
-            return resolve(self.template, self.values(hp))
+            return resolve(self.template, self.values(hp), keras_result)
         except ArchError as exc:
             raise Rejected(reason(exc)) from None
 

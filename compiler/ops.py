@@ -57,6 +57,7 @@ class OpSpec(CallSpec):
     shape: shapes.Rule
     inputs: int | Literal["many"] = 1
     fixed: dict[str, Any] = {}
+    open_args: bool = False  # any keyword goes to the Keras class, checked by Keras only
 
     @model_validator(mode="after")
     def _fixed_apart(self):
@@ -854,6 +855,20 @@ _IMAGE_OPS = [
     ),
 ]
 
+_ESCAPE_OPS = [
+    OpSpec(
+        name="keras_layer",
+        keras_class="",
+        shape=shapes.from_keras,
+        positional=1,
+        args=(arg("class_name", "str"),),
+        open_args=True,
+        doc="any Keras layer by its class name (`keras_layer(\"UnitNormalization\", axis=-1)`), "
+        "or a registered class of the user's (`keras_layer(\"mylayers.py:Scale\", factor=2.0)`); "
+        "its other keywords go to the class as they are",
+    ),
+]
+
 # ---------------------------------------------------------------- the table
 
 
@@ -869,6 +884,7 @@ def _registry(specs: Sequence[OpSpec]) -> Mapping[str, OpSpec]:
 OPS: Mapping[str, OpSpec] = _registry(
     _CONV_OPS + _POOL_OPS + _CORE_OPS + _ACTIVATION_OPS + _MERGE_OPS + _RESHAPE_OPS
     + _REDUCE_OPS + _DETECTION_OPS + _CONV_OPS_MORE + _POOL_OPS_3D + _SEQUENCE_OPS + _IMAGE_OPS
+    + _ESCAPE_OPS
 )
 
 

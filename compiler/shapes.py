@@ -21,6 +21,16 @@ class ShapeFault(ValueError):
     """A rule's complaint; resolve.py turns it into a positioned ShapeMismatch."""
 
 
+class NeedsKeras(ShapeFault):
+    """The op has no rule here: only Keras knows its output shape and parameters."""
+
+
+def from_keras(a, shapes) -> Result:
+    """The rule of a layer archc knows only by its Keras class (`keras_layer`): none here;
+    resolve.py asks Keras (the layer's `compute_output_spec`) when it may import it."""
+    raise NeedsKeras(f"the output shape of {a.get('class_name')} is known only to Keras")
+
+
 @dataclass(frozen=True)
 class Result:
     shape: Shape

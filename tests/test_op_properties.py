@@ -18,8 +18,9 @@ from archc.diagnostics import ArchError, ArchErrors
 keras = pytest.importorskip("keras")
 
 # Ops whose inputs are not one tensor of a free rank (ssd_decode needs class logits, box
-# offsets and feature maps that agree on their anchor count: tests/test_ops.py covers it).
-SKIPPED = {"ssd_decode"}
+# offsets and feature maps that agree on their anchor count: tests/test_ops.py covers it), and
+# keras_layer, which check leaves to Keras by design (tests/test_keras_layer.py).
+SKIPPED = {"ssd_decode", "keras_layer"}
 RANDOM_OPS = [name for name in ops.names() if name not in SKIPPED]
 NATURAL_RANKS = {"bidirectional": 2}  # (steps, features), like the recurrent ops it wraps
 
