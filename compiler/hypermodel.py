@@ -60,7 +60,8 @@ class ArchHyperModel(kt.HyperModel):
         return active_values(self.template, self.values(hp))
 
     def candidate(self, hp: kt.HyperParameters) -> Architecture:
-        """The architecture of hp's values (the compiler alone: shapes and cost, no Keras).
+        """The architecture of hp's values (the compiler's shape rules; Keras only for the
+        shapes of `keras_layer` calls).
 
         Raises:
             Rejected: the values are infeasible (e.g. a skip around layers that change the

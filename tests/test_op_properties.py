@@ -185,3 +185,28 @@ def test_issue_cases_are_rejected_where_written(name, kwargs, shape, message):
     assert isinstance(fault, ArchError)
     assert message in fault.message
     assert (fault.pos.line, fault.pos.column) == (4, 8)
+
+
+SEARCHED = """template t
+input image [12, 12, 3]
+graph {
+  image -> conv2d(4, 3, strides=choice(1, 2), dilation_rate=choice(1, 2)) -> flatten -> dense(2)
+}
+"""
+
+
+def test_the_search_rejects_each_candidate_keras_would_refuse(tmp_path):
+    """The search's pre-check (`ArchHyperModel.candidate`) runs the same rules for every
+    candidate: strides 2 with dilation 2 is rejected before a model is built."""
+    from archc.hypermodel import Rejected
+
+    path = tmp_path / "t.arch"
+    path.write_text(SEARCHED)
+    template = pipeline.load(path)
+    pipeline.check_defaults(template)
+    hypermodel, hp = template.hypermodel(), template.space()
+    hp.values.update({"conv2d/strides": 2, "conv2d/dilation_rate": 1})
+    assert hypermodel.candidate(hp).params == 3 * 3 * 3 * 4 + 4 + 5 * 5 * 4 * 2 + 2
+    hp.values.update({"conv2d/dilation_rate": 2})
+    with pytest.raises(Rejected, match="strides > 1 together with dilation_rate > 1"):
+        hypermodel.candidate(hp)
