@@ -15,7 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from . import arguments, ops, shapes
+from . import arguments, keras_names, ops, shapes
 from .diagnostics import (
     ArchError,
     RangeError,
@@ -359,6 +359,9 @@ class _Evaluator:
             pos = data.get("pos")
             if self.keras_shapes is not None:
                 return self.keras_shapes(spec, effective, in_shapes, pos.file if pos else None)
+            wrong = keras_names.problem(effective.get("class_name", ""), pos.file if pos else None)
+            if wrong:
+                raise ShapeMismatch(f"{data['op']} '{node}': {wrong[0]}", pos, wrong[1]) from None
             self.unchecked.append(Unchecked(
                 f"{data['op']} '{node}': {missing}; checked as if it kept its input's shape "
                 f"{_fmt(in_shapes[0])}", pos, "archc compile and search check it with Keras"))

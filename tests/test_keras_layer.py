@@ -121,3 +121,18 @@ def test_what_keras_refuses_is_located_at_the_call(tmp_path, call, message):
         archc.load(write(tmp_path, text)).resolve()
     assert message in err.value.message
     assert (err.value.pos.line, err.value.pos.column) == (4, 8)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    ('keras_layer("UnitNormalisation")', "keras.layers has no layer class 'UnitNormalisation'"),
+    ('keras_layer("mylayers.py:Unregistered")', "Unregistered is not registered with Keras"),
+    ('keras_layer("mylayers.py:Scal")', "mylayers.py has no layer class 'Scal'"),
+    ('keras_layer("missing.py:Scale")', "no Python file"),
+])
+def test_check_refuses_a_class_it_can_read_is_wrong(tmp_path, call, message):
+    """Without importing Keras or the module: names read from their source text."""
+    text = f"template t\ninput x [6, 4]\ngraph {{\n  x -> {call} -> flatten\n}}\n"
+    with pytest.raises(ArchError) as err:
+        pipeline.check_defaults(archc.load(write(tmp_path, text)))
+    assert err.value.kind == "error" and message in err.value.message
+    assert (err.value.pos.line, err.value.pos.column) == (4, 8)
