@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
 from .arguments import OpArgError, checked_kwargs, layer_call
@@ -116,7 +117,15 @@ def _user_module(module: str, origin: str | None):
     path = Path(origin).parent / module if origin else Path(module)
     if not path.is_file():
         raise OpArgError(f"no Python file {path}")
-    spec = importlib.util.spec_from_file_location(f"archc_user.{path.stem}", path)
+    return _module_file(str(path.resolve()))
+
+
+@cache
+def _module_file(path: str):
+    """A user's module file, executed once a process (its classes registered once)."""
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location(f"archc_user.{Path(path).stem}", path)
     loaded = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(loaded)
     return loaded

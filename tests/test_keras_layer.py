@@ -136,3 +136,13 @@ def test_check_refuses_a_class_it_can_read_is_wrong(tmp_path, call, message):
         pipeline.check_defaults(archc.load(write(tmp_path, text)))
     assert err.value.kind == "error" and message in err.value.message
     assert (err.value.pos.line, err.value.pos.column) == (4, 8)
+
+
+def test_a_model_with_a_users_layer_saves_and_reloads(tmp_path):
+    """The class is registered with Keras, so the .keras file reloads (its module imported)."""
+    arch = archc.load(write(tmp_path, TEMPLATE)).resolve()
+    model = lower(arch, compile=False)
+    model.save(tmp_path / "m.keras")
+    again = keras.models.load_model(tmp_path / "m.keras", compile=False)
+    assert again.count_params() == arch.params
+    assert type(again.get_layer(layer_name("keras_layer_1"))).__name__ == "Scale"
