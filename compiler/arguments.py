@@ -22,10 +22,14 @@ ArgType = Literal[
     "bool",
     "str",
     "int_or_pair",  # an int or a pair of ints: kernel_size, strides, pool_size, size
+    "int_or_triple",  # an int or three ints: the same for 3-D layers (Conv3D, MaxPooling3D)
+    "float_or_pair",  # a float or a pair (lower, upper): the factors of augmentation layers
     "padding_spec",  # an int, a pair of ints, or a pair of pairs (ZeroPadding2D, Cropping2D)
     "shape",  # a list of ints, at most one -1 (Reshape)
     "activation",  # a name in the ArgSpec's `choices` (vocab.ACTIVATIONS)
     "axis",  # an int
+    "layer",  # an op call as the argument (Bidirectional's), as (op, ((name, value), ...)),
+    # one of the op names in `choices`
     "any",  # not checked
 ]
 
@@ -172,7 +176,7 @@ def bind(
     _check_positional_count(spec, len(positional))
     bound: dict[str, object] = dict(zip(spec.arg_names, positional, strict=False))
     for key, value in keywords.items():
-        if spec.arg(key) is None:
+        if spec.arg(key) is None and not getattr(spec, "open_args", False):
             raise _unknown_keyword(spec, key)
         if key in bound:
             raise OpArgError(
@@ -240,6 +244,8 @@ def checked_kwargs(spec: CallSpec, kwargs: Mapping[str, object]) -> dict[str, ob
     """
     for key, value in kwargs.items():
         argument = spec.arg(key)
+        if argument is None and getattr(spec, "open_args", False):
+            continue  # an open op's keyword: Keras checks it
         if argument is None:
             raise _unknown_keyword(spec, key)
         if not is_concrete(value):
@@ -337,8 +343,8 @@ def _axis_problem(arg: ArgSpec, value: object) -> str | None:
     return None if _is_int(value) else ""
 
 
-def _pair(value: object) -> bool:
-    return isinstance(value, (tuple, list)) and len(value) == 2
+def _pair(value: object, size: int = 2) -> bool:
+    return isinstance(value, (tuple, list)) and len(value) == size
 
 
 def _first_problem(problems: Sequence[str | None]) -> str | None:
@@ -351,6 +357,36 @@ def _int_or_pair_problem(arg: ArgSpec, value: object) -> str | None:
     if _pair(value):
         return _first_problem([_int_problem(arg, v) for v in value])
     return _int_problem(arg, value)
+
+
+def _int_or_triple_problem(arg: ArgSpec, value: object) -> str | None:
+    if _pair(value, 3):
+        return _first_problem([_int_problem(arg, v) for v in value])
+    return _int_problem(arg, value)
+
+
+def _float_or_pair_problem(arg: ArgSpec, value: object) -> str | None:
+    if _pair(value):
+        return _first_problem([_float_problem(arg, v) for v in value])
+    return _float_problem(arg, value)
+
+
+def layer_call(value) -> tuple[str, dict[str, object]]:
+    """A `layer` argument's op name and its arguments: `("lstm", (("units", 8),))` ->
+    `("lstm", {"units": 8})`."""
+    name, args = value
+    return name, dict(args)
+
+
+def _is_layer_call(value: object) -> bool:
+    return (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str)
+            and isinstance(value[1], tuple) and all(_pair(v) for v in value[1]))
+
+
+def _layer_problem(arg: ArgSpec, value: object) -> str | None:
+    if not _is_layer_call(value):
+        return ""
+    return None if value[0] in arg.choices else ""
 
 
 def _padding_problem(arg: ArgSpec, value: object) -> str | None:
@@ -375,10 +411,13 @@ _CHECKERS = {
     "bool": _bool_problem,
     "str": _str_problem,
     "int_or_pair": _int_or_pair_problem,
+    "int_or_triple": _int_or_triple_problem,
+    "float_or_pair": _float_or_pair_problem,
     "padding_spec": _padding_problem,
     "shape": _shape_problem,
     "activation": _choice_problem,
     "axis": _axis_problem,
+    "layer": _layer_problem,
     "any": lambda arg, value: None,
 }
 
@@ -392,10 +431,16 @@ def describe(arg: ArgSpec) -> str:
         return _describe_number(arg, "float")
     if kind == "int_or_pair":
         return f"{_describe_number(arg, 'integer')} or a pair of them"
+    if kind == "int_or_triple":
+        return f"{_describe_number(arg, 'integer')} or three of them"
+    if kind == "float_or_pair":
+        return f"{_describe_number(arg, 'float')} or a pair (lower, upper) of them"
     if kind == "padding_spec":
         return f"{_describe_number(arg, 'integer')}, a pair of them, or a pair of pairs"
     if kind == "str" and arg.choices:
         return _describe_choices(arg.choices)
+    if kind == "layer":
+        return "a call of " + " or ".join(arg.choices)
     return _SIMPLE_DESCRIPTIONS[kind]
 
 
@@ -446,6 +491,8 @@ def _show(value: object) -> str:
         return "none"
     if isinstance(value, str):
         return repr(value)
+    if _is_layer_call(value):
+        return f"{value[0]}(" + ", ".join(f"{k}={_show(v)}" for k, v in value[1]) + ")"
     if isinstance(value, tuple):
         inner = ", ".join(_show(v) for v in value)
         return f"({inner},)" if len(value) == 1 else f"({inner})"

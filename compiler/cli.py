@@ -101,20 +101,19 @@ def cmd_check(args) -> int:
     for name in args.files:
         try:
             template = pipeline.load(name, params, import_path=args.import_path)
-            pipeline.check_defaults(template)
+            warnings = [*pipeline.check_defaults(template), *pipeline.lint(template)]
         except (ArchError, ArchErrors) as exc:
             failed = True
             _report(exc)
             results.append({"file": name, "ok": False, "errors": _errors_json(exc)})
             continue
         summary = pipeline.check_summary(template)
-        warnings = pipeline.lint(template)
         results.append({"file": name, "ok": True, **summary,
                         "warnings": _errors_json(ArchErrors(warnings))})
         if not args.json:
             print(_summary_line(name, summary))
-            for warning in warnings:
-                print(render(warning), file=sys.stderr)
+        for warning in warnings:
+            print(render(warning), file=sys.stderr)
     if args.json:
         print(json.dumps({"files": results}, indent=2))
     return EXIT_TEMPLATE if failed else EXIT_OK

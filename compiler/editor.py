@@ -120,8 +120,8 @@ class Workspace:
         analysis.loaded = load_imports(analysis.path, self.import_path, analysis.module,
                                        self.cache)
         analysis.template = pipeline.expand(analysis.loaded)
-        analysis.arch = pipeline.check_defaults(analysis.template)
-        analysis.errors = list(pipeline.lint(analysis.template))  # warnings, as `archc check`
+        analysis.arch, unchecked = pipeline.defaults(analysis.template)
+        analysis.errors = [*unchecked, *pipeline.lint(analysis.template)]  # as `archc check`
 
     def close(self, path: str) -> None:
         """The file's own content counts again for the templates that import it."""

@@ -134,8 +134,16 @@ def _outputs(arch: Architecture, names: dict[str, str]) -> list[str]:
 def _call(d: dict, names: dict[str, str]) -> str:
     spec = ops.lookup(d["op"])
     tensors = [names[u] for u in d["inputs"]] if spec.inputs != 1 else []
-    args = [*tensors, *(f"{k}={_value(v)}" for k, v in d["args"].items())]
+    args = [*tensors, *(f"{k}={_arg(spec, k, v)}" for k, v in d["args"].items())]
     return f"{d['op']}({', '.join(args)})" if args else d["op"]
+
+
+def _arg(spec, key: str, value) -> str:
+    """An argument as text; an op call given as an argument (`layer=lstm(units=8)`) as a call."""
+    if spec.arg(key) is not None and spec.arg(key).type == "layer":
+        inner, args = value
+        return _call({"op": inner, "inputs": [], "args": dict(args)}, {})
+    return _value(value)
 
 
 def _value(v) -> str:

@@ -45,6 +45,7 @@ from .scope import (
     Function,
     Scope,
     describe,
+    describe_ast,
     first_bad_item,
     item_pos,
     name_pos,
@@ -659,12 +660,31 @@ class ChainExpansion:
         hp_prefix = scope.hp_path + (label,)
         args = {}
         for name, node in bound.items():
-            value = self.exprs.expr(node.value if isinstance(node, ast.Keyword) else node,
-                                    env, scope, f"argument '{name}'",
+            expr = node.value if isinstance(node, ast.Keyword) else node
+            if getattr(spec.arg(name), "type", None) == "layer":
+                args[name] = self._layer_arg(spec, name, expr, env, scope, label)
+                continue
+            value = self.exprs.expr(expr, env, scope, f"argument '{name}'",
                                     hp_name=hp_prefix + (name,), symbols=True)
             self._check_arg(spec, name, value, pos_of(node, call.pos), env)
             args[name] = value
         return args
+
+    def _layer_arg(self, spec, name: str, expr, env: Env, scope: Scope, label: str):
+        """An op call written as an argument (`bidirectional(lstm(64))`) -> (op, its bound
+        arguments as pairs); its hyperparameters are named under `LABEL/OP/`."""
+        if isinstance(expr, ast.Name):
+            expr = ast.Call(expr.id, (), (), None, expr.pos)
+        accepted = spec.arg(name).choices
+        if not isinstance(expr, ast.Call) or expr.func not in accepted:
+            found = f"a call of {expr.func}" if isinstance(expr, ast.Call) else describe_ast(expr)
+            self.state.error(TypeMismatch(
+                f"{spec.name}: {name}: expected a call of {' or '.join(accepted)}, found {found}",
+                pos_of(expr, None), f"{spec.name}({accepted[0]}(64))"))
+            return None
+        inner = ops.lookup(expr.func)
+        kwargs = self.op_args(expr, inner, env, scope, f"{label}/{inner.name}", expr.args)
+        return inner.name, tuple(kwargs.items())
 
     def _keywords(self, call: ast.Call) -> dict:
         keywords = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras_tuner as kt
 
 from .diagnostics import ArchError, ShapeMismatch
+from .factories import keras_result
 from .graph import TemplateGraph
 from .lower import lower
 from .resolve import Architecture, OverBudget, active_values, resolve
@@ -59,14 +60,15 @@ class ArchHyperModel(kt.HyperModel):
         return active_values(self.template, self.values(hp))
 
     def candidate(self, hp: kt.HyperParameters) -> Architecture:
-        """The architecture of hp's values (the compiler alone: shapes and cost, no Keras).
+        """The architecture of hp's values (the compiler's shape rules; Keras only for the
+        shapes of `keras_layer` calls).
 
         Raises:
             Rejected: the values are infeasible (e.g. a skip around layers that change the
                 shape); any Keras Tuner tuner then records the trial as failed and goes on.
         """
         try:
-            return resolve(self.template, self.values(hp))
+            return resolve(self.template, self.values(hp), keras_result)
         except ArchError as exc:
             raise Rejected(reason(exc)) from None
 

@@ -85,8 +85,9 @@ def _args(d: dict) -> dict:
         return dict(d["args"])
     values = arguments.effective_args(spec, d["args"])
     for a in spec.args:
-        if a.type == "int_or_pair" and isinstance(values.get(a.name), int):
-            values[a.name] = (values[a.name], values[a.name])
+        size = {"int_or_pair": 2, "int_or_triple": 3}.get(a.type)
+        if size and isinstance(values.get(a.name), int):
+            values[a.name] = (values[a.name],) * size
     return values
 
 

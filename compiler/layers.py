@@ -1,6 +1,7 @@
 """archc's own Keras layers: op arguments -> real, serialisable `keras.layers.Layer`
-subclasses for the ops Keras has no layer for (reductions over an axis). Registered so
-`.keras` files reload. SSD's decoding layer lives with the rest of SSD, in `ssd.py`.
+subclasses for the ops Keras has no layer for (reductions over an axis, self-attention on one
+input). Registered so `.keras` files reload. SSD's decoding layer lives with the rest of SSD,
+in `ssd.py`.
 """
 
 from __future__ import annotations
@@ -37,3 +38,22 @@ class Reduce(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "reduction": self.reduction, "axis": self.axis,
                 "keepdims": self.keepdims}
+
+
+@keras.saving.register_keras_serializable(package="archc")
+class SelfAttention(keras.layers.MultiHeadAttention):
+    """Keras's MultiHeadAttention on one input: the query, the key and the value are the
+    same tensor (a chain has one tensor flowing; `multi_head_attention` in a template)."""
+
+    def build(self, input_shape):
+        super().build(input_shape, input_shape)
+
+    def call(self, inputs, training=None):
+        return super().call(inputs, inputs, training=training)
+
+    def compute_output_shape(self, input_shape, *_):
+        # MultiHeadAttention's own compute_output_spec passes the key and value shapes too
+        return super().compute_output_shape(input_shape, input_shape)
+
+    def compute_output_spec(self, inputs, training=None):
+        return super().compute_output_spec(inputs, inputs)

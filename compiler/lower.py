@@ -44,8 +44,10 @@ def lower(arch: Architecture, compile: bool = True):
         if data["op"] == Node.INPUT:
             tensors[node] = keras.Input(shape=data["shape"], name=layer_name(node))
             continue
+        pos = data.get("pos")
         layer = layers.get(data.get("shares")) or factories.build_layer(
-            ops.lookup(data["op"]), data["args"], name=layer_name(node))
+            ops.lookup(data["op"]), data["args"], name=layer_name(node),
+            origin=pos.file if pos else None)
         layers[node] = layer
         inputs = [tensors[u] for u in data["inputs"]]
         tensors[node] = layer(inputs if len(inputs) > 1 else inputs[0])

@@ -24,7 +24,16 @@ from typing import Any, Literal
 from pydantic import model_validator
 
 from . import shapes
-from .arguments import ArgSpec, CallSpec, arg, positive, unit
+from .arguments import (
+    ArgSpec,
+    CallSpec,
+    arg,
+    check_value,
+    effective_args,
+    layer_call,
+    positive,
+    unit,
+)
 from .vocab import (
     ACTIVATIONS,
     INITIALIZERS,
@@ -48,6 +57,7 @@ class OpSpec(CallSpec):
     shape: shapes.Rule
     inputs: int | Literal["many"] = 1
     fixed: dict[str, Any] = {}
+    open_args: bool = False  # any keyword goes to the Keras class, checked by Keras only
 
     @model_validator(mode="after")
     def _fixed_apart(self):
@@ -74,6 +84,9 @@ _PADDING = arg("padding", "str", "valid", choices=PADDINGS)
 _DILATION = arg("dilation_rate", "int_or_pair", (1, 1), minimum=1)
 _DEPTH_MULT = arg("depth_multiplier", "int", 1, minimum=1)
 _ACTIVATION = arg("activation", "activation", None, choices=ACTIVATIONS)
+_KERNEL_3D = arg("kernel_size", "int_or_triple", minimum=1)
+_STRIDES_3D = arg("strides", "int_or_triple", (1, 1, 1), minimum=1)
+_DILATION_3D = arg("dilation_rate", "int_or_triple", (1, 1, 1), minimum=1)
 _USE_BIAS = arg("use_bias", "bool", True)
 _KERNEL_INIT = _init("kernel_initializer", "glorot_uniform")
 _BIAS_INIT = _init("bias_initializer", "zeros")
@@ -284,7 +297,7 @@ _CORE_OPS = [
     OpSpec(
         name="spatial_dropout2d",
         keras_class="SpatialDropout2D",
-        shape=shapes.same_shape,
+        shape=shapes.SpatialDropout(2),
         positional=1,
         args=(_RATE, _SEED),
         doc="drop whole feature maps while training",
@@ -371,7 +384,7 @@ _ACTIVATION_OPS = [
     OpSpec(
         name="softmax",
         keras_class="Softmax",
-        shape=shapes.same_shape,
+        shape=shapes.along_axis,
         positional=1,
         args=(_AXIS,),
         doc="softmax over `axis`",
@@ -529,6 +542,333 @@ _DETECTION_OPS = [
     ),
 ]
 
+_CONV_OPS_MORE = [
+    OpSpec(
+        name="conv3d",
+        keras_class="Conv3D",
+        shape=shapes.Conv(3),
+        positional=4,
+        args=(_FILTERS, _KERNEL_3D, _STRIDES_3D, _PADDING, _DILATION_3D,
+              arg("groups", "int", 1, minimum=1), _ACTIVATION, _USE_BIAS, _KERNEL_INIT,
+              _BIAS_INIT),
+        doc="3D convolution (volumes, video)",
+    ),
+    OpSpec(
+        name="conv1d_transpose",
+        keras_class="Conv1DTranspose",
+        shape=shapes.ConvTranspose(1),
+        positional=4,
+        args=(_FILTERS, arg("kernel_size", "int", minimum=1), arg("strides", "int", 1, minimum=1),
+              _PADDING, arg("output_padding", "int", None, minimum=0),
+              arg("dilation_rate", "int", 1, minimum=1), _ACTIVATION, _USE_BIAS, _KERNEL_INIT,
+              _BIAS_INIT),
+        doc="transposed 1D convolution (learned upsampling of sequences)",
+    ),
+    OpSpec(
+        name="conv3d_transpose",
+        keras_class="Conv3DTranspose",
+        shape=shapes.ConvTranspose(3),
+        positional=4,
+        args=(_FILTERS, _KERNEL_3D, _STRIDES_3D, _PADDING,
+              arg("output_padding", "int_or_triple", None, minimum=0), _DILATION_3D,
+              _ACTIVATION, _USE_BIAS, _KERNEL_INIT, _BIAS_INIT),
+        doc="transposed 3D convolution",
+    ),
+    OpSpec(
+        name="separable_conv1d",
+        keras_class="SeparableConv1D",
+        shape=shapes.SeparableConv(1),
+        positional=4,
+        args=(_FILTERS, arg("kernel_size", "int", minimum=1), arg("strides", "int", 1, minimum=1),
+              _PADDING, arg("dilation_rate", "int", 1, minimum=1), _DEPTH_MULT, _ACTIVATION,
+              _USE_BIAS, _init("depthwise_initializer", "glorot_uniform"),
+              _init("pointwise_initializer", "glorot_uniform"), _BIAS_INIT),
+        doc="depthwise-separable 1D convolution",
+    ),
+    OpSpec(
+        name="depthwise_conv1d",
+        keras_class="DepthwiseConv1D",
+        shape=shapes.DepthwiseConv(1),
+        positional=4,
+        args=(arg("kernel_size", "int", minimum=1), arg("strides", "int", 1, minimum=1),
+              _PADDING, _DEPTH_MULT, arg("dilation_rate", "int", 1, minimum=1), _ACTIVATION,
+              _USE_BIAS, _init("depthwise_initializer", "glorot_uniform"), _BIAS_INIT),
+        doc="depthwise 1D convolution (one filter per input channel)",
+    ),
+]
+
+_POOL_3D = arg("strides", "int_or_triple", None, minimum=1)
+
+_POOL_OPS_3D = [
+    OpSpec(
+        name="max_pool3d",
+        keras_class="MaxPooling3D",
+        shape=shapes.Pool(3),
+        positional=3,
+        args=(arg("pool_size", "int_or_triple", (2, 2, 2), minimum=1), _POOL_3D, _PADDING),
+        doc="3D max pooling (strides default to pool_size)",
+    ),
+    OpSpec(
+        name="avg_pool3d",
+        keras_class="AveragePooling3D",
+        shape=shapes.Pool(3),
+        positional=3,
+        args=(arg("pool_size", "int_or_triple", minimum=1), _POOL_3D, _PADDING),
+        doc="3D average pooling (strides default to pool_size)",
+    ),
+    OpSpec(
+        name="global_avg_pool3d",
+        keras_class="GlobalAveragePooling3D",
+        shape=shapes.GlobalPool(3),
+        args=(_KEEPDIMS,),
+        doc="mean over depth, height and width",
+    ),
+    OpSpec(
+        name="global_max_pool3d",
+        keras_class="GlobalMaxPooling3D",
+        shape=shapes.GlobalPool(3),
+        args=(_KEEPDIMS,),
+        doc="maximum over depth, height and width",
+    ),
+]
+
+
+def _recurrent_args(gates: str, *extra: ArgSpec) -> tuple[ArgSpec, ...]:
+    """A recurrent layer's arguments in Keras's order; SimpleRNN has no recurrent_activation."""
+    head = (_UNITS, arg("activation", "activation", "tanh", choices=ACTIVATIONS))
+    if gates != "simple":
+        head += (arg("recurrent_activation", "activation", "sigmoid", choices=ACTIVATIONS),)
+    return head + (
+        _USE_BIAS, _KERNEL_INIT, _init("recurrent_initializer", "orthogonal"), _BIAS_INIT,
+        *extra,
+        unit("dropout", 0.0),
+        unit("recurrent_dropout", 0.0),
+        _SEED,
+        arg("return_sequences", "bool", False),
+        arg("go_backwards", "bool", False),
+    )
+
+
+_SEQUENCE_OPS = [
+    OpSpec(
+        name="lstm",
+        keras_class="LSTM",
+        shape=shapes.Recurrent(4),
+        positional=1,
+        args=_recurrent_args("lstm", arg("unit_forget_bias", "bool", True)),
+        doc="long short-term memory over (steps, features); the last output, or every step's "
+        "with return_sequences=true",
+    ),
+    OpSpec(
+        name="gru",
+        keras_class="GRU",
+        shape=shapes.Recurrent(3),
+        positional=1,
+        args=(*_recurrent_args("gru"), arg("reset_after", "bool", True)),
+        doc="gated recurrent unit over (steps, features)",
+    ),
+    OpSpec(
+        name="simple_rnn",
+        keras_class="SimpleRNN",
+        shape=shapes.Recurrent(1),
+        positional=1,
+        args=_recurrent_args("simple"),
+        doc="fully connected recurrent layer over (steps, features)",
+    ),
+    OpSpec(
+        name="embedding",
+        keras_class="Embedding",
+        shape=shapes.embedding,
+        positional=2,
+        args=(
+            arg("input_dim", "int", minimum=1),
+            arg("output_dim", "int", minimum=1),
+            arg("embeddings_initializer", "str", "uniform", choices=("uniform", *INITIALIZERS)),
+            arg("mask_zero", "bool", False),
+        ),
+        doc="integer ids in [0, input_dim) -> vectors of output_dim",
+    ),
+    OpSpec(
+        name="multi_head_attention",
+        keras_class="archc.layers.SelfAttention",
+        shape=shapes.self_attention,
+        positional=2,
+        args=(
+            arg("num_heads", "int", minimum=1),
+            arg("key_dim", "int", minimum=1),
+            arg("value_dim", "int", None, minimum=1),
+            unit("dropout", 0.0),
+            _USE_BIAS,
+        ),
+        doc="self-attention: Keras's MultiHeadAttention with the input as query, key and value",
+    ),
+    OpSpec(
+        name="spatial_dropout1d",
+        keras_class="SpatialDropout1D",
+        shape=shapes.SpatialDropout(1),
+        positional=1,
+        args=(_RATE, _SEED),
+        doc="drop whole channels of a sequence while training",
+    ),
+    OpSpec(
+        name="spatial_dropout3d",
+        keras_class="SpatialDropout3D",
+        shape=shapes.SpatialDropout(3),
+        positional=1,
+        args=(_RATE, _SEED),
+        doc="drop whole feature volumes while training",
+    ),
+    OpSpec(
+        name="group_normalization",
+        keras_class="GroupNormalization",
+        shape=shapes.group_norm,
+        positional=5,
+        args=(
+            arg("groups", "int", 32, minimum=1),
+            _AXIS,
+            positive("epsilon", 0.001),
+            arg("center", "bool", True),
+            arg("scale", "bool", True),
+        ),
+        doc="normalization over groups of channels (groups must divide them)",
+    ),
+]
+
+def _bidirectional(a, in_shapes) -> shapes.Result:
+    """Bidirectional: the wrapped recurrent op's rule, run forwards and backwards; `concat`
+    doubles its features, the other merge modes keep them. (A rule here, not in shapes.py,
+    because it looks the wrapped op up in the table.)"""
+    name, given = layer_call(a["layer"])
+    inner = OPS[name]
+    for key, value in given.items():
+        problem = check_value(inner.arg(key), value) if inner.arg(key) else None
+        if problem:
+            raise shapes.ShapeFault(f"{name}: {problem}")
+    one = inner.shape(effective_args(inner, given), in_shapes)
+    wide = one.shape[-1] * (2 if a.get("merge_mode", "concat") == "concat" else 1)
+    return shapes.Result((*one.shape[:-1], wide), 2 * one.params, 2 * one.flops)
+
+
+_RECURRENT = ("lstm", "gru", "simple_rnn")
+
+_SEQUENCE_OPS.append(OpSpec(
+    name="bidirectional",
+    keras_class="Bidirectional",
+    shape=_bidirectional,
+    positional=2,
+    args=(arg("layer", "layer", choices=_RECURRENT),
+          arg("merge_mode", "str", "concat", choices=("concat", "sum", "mul", "ave"))),
+    doc="a recurrent op run forwards and backwards, its two outputs merged: "
+    "bidirectional(lstm(64), merge_mode=concat)",
+))
+
+_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
+_AUG_INTERPOLATIONS = ("nearest", "bilinear")
+
+
+def _factor(name: str, default=None, **kw) -> ArgSpec:
+    if default is None:
+        return arg(name, "float_or_pair", **kw)
+    return arg(name, "float_or_pair", default, **kw)
+
+
+def _fill_args() -> tuple[ArgSpec, ...]:
+    return (
+        arg("fill_mode", "str", "reflect", choices=_FILL_MODES),
+        arg("interpolation", "str", "bilinear", choices=_AUG_INTERPOLATIONS),
+        _SEED,
+        arg("fill_value", "float", 0.0),
+    )
+
+
+_IMAGE_OPS = [
+    OpSpec(
+        name="random_flip",
+        keras_class="RandomFlip",
+        shape=shapes.image,
+        positional=2,
+        args=(arg("mode", "str", "horizontal_and_vertical",
+                  choices=("horizontal", "vertical", "horizontal_and_vertical")), _SEED),
+        doc="flip images at random while training",
+    ),
+    OpSpec(
+        name="random_translation",
+        keras_class="RandomTranslation",
+        shape=shapes.image,
+        positional=2,
+        args=(_factor("height_factor", minimum=-1, maximum=1),
+              _factor("width_factor", minimum=-1, maximum=1), *_fill_args()),
+        doc="shift images by a random fraction of their height and width while training",
+    ),
+    OpSpec(
+        name="random_rotation",
+        keras_class="RandomRotation",
+        shape=shapes.image,
+        positional=1,
+        args=(_factor("factor", minimum=-1, maximum=1), *_fill_args()),
+        doc="rotate images by a random fraction of a full turn while training",
+    ),
+    OpSpec(
+        name="random_zoom",
+        keras_class="RandomZoom",
+        shape=shapes.image,
+        positional=2,
+        args=(_factor("height_factor", minimum=-1, maximum=1, exclusive_minimum=True),
+              arg("width_factor", "float_or_pair", None, minimum=-1, maximum=1,
+                  exclusive_minimum=True),
+              *_fill_args()),
+        doc="zoom images in or out at random while training",
+    ),
+    OpSpec(
+        name="random_contrast",
+        keras_class="RandomContrast",
+        shape=shapes.image,
+        positional=3,
+        args=(_factor("factor", minimum=0, maximum=1), arg("value_range", "any", (0, 255)),
+              _SEED),
+        doc="scale the contrast of images at random while training",
+    ),
+    OpSpec(
+        name="random_brightness",
+        keras_class="RandomBrightness",
+        shape=shapes.image,
+        positional=3,
+        args=(_factor("factor", minimum=-1, maximum=1), arg("value_range", "any", (0, 255)),
+              _SEED),
+        doc="shift the brightness of images at random while training",
+    ),
+    OpSpec(
+        name="random_crop",
+        keras_class="RandomCrop",
+        shape=shapes.crop,
+        positional=3,
+        args=(arg("height", "int", minimum=1), arg("width", "int", minimum=1), _SEED),
+        doc="crop a random height x width window while training, the centre one otherwise",
+    ),
+    OpSpec(
+        name="center_crop",
+        keras_class="CenterCrop",
+        shape=shapes.crop,
+        positional=2,
+        args=(arg("height", "int", minimum=1), arg("width", "int", minimum=1)),
+        doc="crop the central height x width window (resizing a smaller image first)",
+    ),
+]
+
+_ESCAPE_OPS = [
+    OpSpec(
+        name="keras_layer",
+        keras_class="",
+        shape=shapes.from_keras,
+        positional=1,
+        args=(arg("class_name", "str"),),
+        open_args=True,
+        doc="any Keras layer by its class name (`keras_layer(\"UnitNormalization\", axis=-1)`), "
+        "or a registered class of the user's (`keras_layer(\"mylayers.py:Scale\", factor=2.0)`); "
+        "its other keywords go to the class as they are",
+    ),
+]
+
 # ---------------------------------------------------------------- the table
 
 
@@ -543,7 +883,8 @@ def _registry(specs: Sequence[OpSpec]) -> Mapping[str, OpSpec]:
 
 OPS: Mapping[str, OpSpec] = _registry(
     _CONV_OPS + _POOL_OPS + _CORE_OPS + _ACTIVATION_OPS + _MERGE_OPS + _RESHAPE_OPS
-    + _REDUCE_OPS + _DETECTION_OPS
+    + _REDUCE_OPS + _DETECTION_OPS + _CONV_OPS_MORE + _POOL_OPS_3D + _SEQUENCE_OPS + _IMAGE_OPS
+    + _ESCAPE_OPS
 )
 
 

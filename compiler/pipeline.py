@@ -24,12 +24,13 @@ from pathlib import Path
 
 from . import ast, text
 from .diagnostics import ArchError, ArchWarning, SourcePos
+from .factories import keras_result
 from .graph import COSTS, Constraint, TemplateGraph, build_graph
 from .hyper import show_condition
 from .imports import Loaded, templates_dir
 from .imports import load as load_source
 from .kinds import Hp, Node
-from .resolve import Architecture, resolve
+from .resolve import Architecture, Unchecked, resolve
 from .space import count_configurations, declare_space, sample
 
 MAX_SAMPLE_DRAWS = 100  # seeds tried by `choose` until a sample's shapes work
@@ -49,7 +50,7 @@ class Template(TemplateGraph):
     def resolve(self, values=None) -> Architecture:
         """The concrete architecture for `values` (a mapping, a kt.HyperParameters, or None
         for the defaults): see resolve.py."""
-        return resolve(self, values)
+        return resolve(self, values, keras_result)
 
     def build(self, values=None, compile: bool = True):
         """A keras.Model for `values`, compiled with the template's training settings."""
@@ -187,13 +188,13 @@ def choose(template: TemplateGraph, hp_values: dict, seed: int | None = None) ->
         ArchError: the values are infeasible, or no sample of `MAX_SAMPLE_DRAWS` was.
     """
     if seed is None:
-        return resolve(template, hp_values)
+        return resolve(template, hp_values, keras_result)
     rng = random.Random(seed)
     last = None
     for _ in range(MAX_SAMPLE_DRAWS):
         values = {**sample(template, rng.randrange(2**31)), **hp_values}
         try:
-            return resolve(template, values)
+            return resolve(template, values, keras_result)
         except ArchError as exc:
             last = exc
     raise ArchError(f"no feasible configuration in {MAX_SAMPLE_DRAWS} random draws from seed "
@@ -209,22 +210,36 @@ def inactive(template: TemplateGraph, given: dict, arch: Architecture) -> dict[s
             if name not in arch.choices and name not in template.params}
 
 
-def check_defaults(template: TemplateGraph) -> Architecture | None:
+def defaults(template: TemplateGraph) -> tuple[Architecture | None, list[Unchecked]]:
     """Infer the shapes of the default configuration: a template whose baseline cannot be
     built is wrong (shape inference only; Keras is not imported).
 
     Returns:
-        The architecture at the defaults; None for a block library.
+        The architecture at the defaults (None for a block library, or when a
+        `keras_layer` stops the inference), and what could not be checked without
+        Keras (`keras_layer` calls), as warnings.
     Raises:
         ArchError: the defaults do not build, prefixed "at the defaults".
     """
     if template.is_library:
-        return None
+        return None, []
     try:
-        return resolve(template)
+        arch = resolve(template)
+        return arch, list(arch.unchecked)
+    except Unchecked as warning:
+        return None, [warning]
     except ArchError as exc:
         exc.message = f"at the defaults, {exc.message}"
         raise
+
+
+def check_defaults(template: TemplateGraph) -> list[Unchecked]:
+    """`defaults`' warnings: what `archc check` could not check without Keras.
+
+    Raises:
+        ArchError: the defaults do not build, prefixed "at the defaults".
+    """
+    return defaults(template)[1]
 
 
 def lint(template: TemplateGraph) -> list[ArchWarning]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from . import arguments, ops, shapes
+from . import arguments, keras_names, ops, shapes
 from .diagnostics import (
     ArchError,
     RangeError,
@@ -30,6 +30,12 @@ from .kinds import Hp, Node
 from .values import Sym, evaluate
 
 
+class Unchecked(ArchError):
+    """What could not be checked without Keras: a `keras_layer`'s shape (a warning)."""
+
+    kind = "warning"
+
+
 @dataclass
 class Architecture:
     """One concrete network: a DAG of op nodes (attrs: op, args, inputs, shape, params, flops,
@@ -42,6 +48,7 @@ class Architecture:
     outputs: dict[str, str]
     train: dict[str, object]
     options: dict[str, dict] = field(default_factory=dict)
+    unchecked: list[Unchecked] = field(default_factory=list)
 
     @property
     def params(self) -> int:
@@ -134,22 +141,28 @@ def _checked_value(hp, value):
     raise RangeError(f"{hp.name} = {value!r} is not one of its values ({allowed})", None)
 
 
-def resolve(template: TemplateGraph, values=None) -> Architecture:
+def resolve(template: TemplateGraph, values=None, keras_shapes=None) -> Architecture:
     """Decide every structure of `template` for `values` and infer shapes and costs.
+
+    `keras_shapes(spec, args, input shapes, template file) -> shapes.Result` gives the shapes
+    of ops without a rule of their own (`keras_layer`) from Keras (`factories.keras_result`).
+    Without it, such a layer is taken to keep its input's shape, with no parameters, and
+    `Architecture.unchecked` says so; a fault after it is then an `Unchecked` warning.
 
     Raises:
         ShapeMismatch: the chosen network cannot be built (names both nodes and lines).
-        RangeError / UnknownName: bad values.
+        RangeError / UnknownName: bad values. Unchecked: a fault after an unchecked layer.
     """
     chosen = active_values(template, values)
     live = _live_subgraph(template.graph, chosen)
-    evaluator = _Evaluator(template, live, chosen)
+    evaluator = _Evaluator(template, live, chosen, keras_shapes)
     for out in template.outputs.values():
         evaluator.demand(out)
     graph = evaluator.concrete_graph()
     outputs = {name: evaluator.alias(node) for name, node in template.outputs.items()}
     train, options = _train_settings(template, chosen)
-    arch = Architecture(template, graph, chosen, dict(template.inputs), outputs, train, options)
+    arch = Architecture(template, graph, chosen, dict(template.inputs), outputs, train, options,
+                        evaluator.unchecked)
     check_budget(arch, template.constraints)
     return arch
 
@@ -228,10 +241,13 @@ def _check_size(node: str, data: dict, result) -> None:
 class _Evaluator:
     """Demand-driven evaluation of the live template graph (an explicit stack, no recursion)."""
 
-    def __init__(self, template: TemplateGraph, live: nx.MultiDiGraph, chosen: dict):
+    def __init__(self, template: TemplateGraph, live: nx.MultiDiGraph, chosen: dict,
+                 keras_shapes=None):
         self.template = template
         self.g = live
         self.chosen = chosen
+        self.keras_shapes = keras_shapes
+        self.unchecked: list[Unchecked] = []
         self.shape: dict[str, tuple] = {}
         self.aliases: dict[str, str] = {}
         self.done: dict[str, dict] = {}
@@ -340,13 +356,31 @@ class _Evaluator:
         in_shapes = [self.shape[s] for s in sources]
         self._check_tied(node, data, args, in_shapes)
         try:
-            result = shapes.infer(spec, arguments.effective_args(spec, args), in_shapes)
+            result = self._infer(node, data, spec, args, in_shapes)
         except shapes.ShapeFault as fault:
             raise self._mismatch(node, data, sources, str(fault)) from None
         _check_size(node, data, result)
         self.shape[node] = result.shape
         self.done[node] = {"op": op, "args": args, "inputs": sources, "params": result.params,
                            "flops": result.flops}
+
+    def _infer(self, node: str, data: dict, spec, args: dict, in_shapes: list):
+        """The op's rule; for an op only Keras knows, Keras, or (without it) the input's shape
+        kept, noted in `unchecked`."""
+        effective = arguments.effective_args(spec, args)
+        try:
+            return shapes.infer(spec, effective, in_shapes)
+        except shapes.NeedsKeras as missing:
+            pos = data.get("pos")
+            if self.keras_shapes is not None:
+                return self.keras_shapes(spec, effective, in_shapes, pos.file if pos else None)
+            wrong = keras_names.problem(effective.get("class_name", ""), pos.file if pos else None)
+            if wrong:
+                raise ShapeMismatch(f"{data['op']} '{node}': {wrong[0]}", pos, wrong[1]) from None
+            self.unchecked.append(Unchecked(
+                f"{data['op']} '{node}': {missing}; checked as if it kept its input's shape "
+                f"{_fmt(in_shapes[0])}", pos, "archc compile and search check it with Keras"))
+            return shapes.Result(in_shapes[0])
 
     def _check_tied(self, node: str, data: dict, args: dict, in_shapes: list) -> None:
         """A replica of a `shared` repeat calls the first repetition's layer again: it must be
@@ -366,9 +400,14 @@ class _Evaluator:
                                 f"{', '.join(map(_fmt, first_shapes))}", data.get("pos"),
                                 "a shared repeat's body must keep the shape of its input")
 
-    def _mismatch(self, node, data, sources, message) -> ShapeMismatch:
+    def _mismatch(self, node, data, sources, message) -> ArchError:
         parts = [f"'{s}' {_fmt(self.shape[s])} ({self._line(s)})" for s in sources]
         hint = "its input" + ("s are " if len(parts) > 1 else " is ") + " and ".join(parts)
+        if self.unchecked:  # maybe only because an unchecked layer's shape was guessed
+            return Unchecked(f"{data['op']} '{node}' could not be checked without Keras: "
+                             f"{message}", data.get("pos"),
+                             f"after {len(self.unchecked)} keras_layer call(s) whose shapes only "
+                             "Keras knows; archc compile checks it")
         return ShapeMismatch(f"{data['op']} '{node}': {message}", data.get("pos"), hint)
 
     def _line(self, node: str) -> str:

@@ -21,6 +21,16 @@ class ShapeFault(ValueError):
     """A rule's complaint; resolve.py turns it into a positioned ShapeMismatch."""
 
 
+class NeedsKeras(ShapeFault):
+    """The op has no rule here: only Keras knows its output shape and parameters."""
+
+
+def from_keras(a, shapes) -> Result:
+    """The rule of a layer archc knows only by its Keras class (`keras_layer`): none here;
+    resolve.py asks Keras (the layer's `compute_output_spec`) when it may import it."""
+    raise NeedsKeras(f"the output shape of {a.get('class_name')} is known only to Keras")
+
+
 @dataclass(frozen=True)
 class Result:
     shape: Shape
@@ -94,6 +104,14 @@ def _bias(a, units: int) -> int:
     return units if a["use_bias"] else 0
 
 
+def _no_dilated_strides(a, rank: int) -> None:
+    """Keras's convolutions refuse a stride above 1 together with a dilation above 1."""
+    strides, dilation = _tuple(a["strides"], rank), _tuple(a.get("dilation_rate", 1), rank)
+    if max(strides) > 1 and max(dilation) > 1:
+        raise ShapeFault(f"strides {_fmt(strides)} and dilation_rate {_fmt(dilation)}: Keras "
+                         "does not support strides > 1 together with dilation_rate > 1")
+
+
 # ---------------------------------------------------------------- spatial families
 
 
@@ -108,6 +126,7 @@ class Conv:
         groups, f = a.get("groups", 1), a["filters"]
         if c % groups or f % groups:
             raise ShapeFault(f"groups={groups} must divide the input channels ({c}) and filters")
+        _no_dilated_strides(a, self.rank)
         out = _windows(size, a["kernel_size"], a["strides"], a["padding"], a["dilation_rate"])
         per_out = _prod(_tuple(a["kernel_size"], self.rank)) * (c // groups)
         return Result((*out, f), per_out * f + _bias(a, f), _prod(out) * per_out * f)
@@ -142,11 +161,14 @@ class SeparableConv:
         return Result((*out, f), per_pixel + _bias(a, f), _prod(out) * per_pixel)
 
 
-def _transpose_length(size, kernel, stride, padding, output_padding) -> int:
-    if output_padding is None:
-        return size * stride if padding == "same" else size * stride + max(kernel - stride, 0)
-    pad = kernel // 2 if padding == "same" else 0
-    return (size - 1) * stride + kernel - 2 * pad + output_padding
+def _transpose_length(size, kernel, stride, dilation, padding, output_padding) -> int:
+    """Keras's output length of a transposed convolution (its dilated kernel included)."""
+    kernel = (kernel - 1) * dilation + 1
+    if padding == "same":
+        return size * stride if output_padding is None else \
+            (size - 1) * stride + kernel % 2 + output_padding
+    extra = max(kernel, stride) - kernel if output_padding is None else output_padding
+    return (size - 1) * stride + kernel + extra
 
 
 @dataclass(frozen=True)
@@ -157,12 +179,17 @@ class ConvTranspose:
 
     def __call__(self, a, shapes) -> Result:
         *size, c = _rank(shapes, self.rank + 1, f"conv{self.rank}d_transpose")
+        _no_dilated_strides(a, self.rank)
         kernel = _tuple(a["kernel_size"], self.rank)
         strides = _tuple(a["strides"], self.rank)
         op = a.get("output_padding")
         extra = (None,) * self.rank if op is None else _tuple(op, self.rank)
+        if op is not None and any(p >= s for p, s in zip(extra, strides, strict=True)):
+            raise ShapeFault(f"output_padding {_fmt(extra)} must be less than strides "
+                             f"{_fmt(strides)} on every axis")
+        dilation = _tuple(a.get("dilation_rate", 1), self.rank)
         out = tuple(_transpose_length(*dims, a["padding"], p)
-                    for *dims, p in zip(size, kernel, strides, extra, strict=True))
+                    for *dims, p in zip(size, kernel, strides, dilation, extra, strict=True))
         f = a["filters"]
         weights = _prod(kernel) * c * f
         return Result((*out, f), weights + _bias(a, f), _prod(size) * weights)
@@ -256,6 +283,22 @@ def same_shape(a, shapes) -> Result:
     return Result(shapes[0])
 
 
+def along_axis(a, shapes) -> Result:
+    """A shape-preserving layer over one `axis` (Softmax): the axis must be one of the input's."""
+    batchless_axis(a.get("axis", -1), len(shapes[0]))
+    return Result(shapes[0])
+
+
+@dataclass(frozen=True)
+class SpatialDropout:
+    """SpatialDropoutND: drops whole feature maps of an input of rank N + 1."""
+
+    rank: int
+
+    def __call__(self, a, shapes) -> Result:
+        return Result(_rank(shapes, self.rank + 1, f"spatial_dropout{self.rank}d"))
+
+
 def batchless_axis(axis: int, rank: int) -> int:
     """A Keras axis (counting the batch axis as 0) as an index into a batch-less shape."""
     if axis == 0 or not -rank <= axis <= rank:
@@ -268,7 +311,9 @@ def _axis_size(shape: Shape, axis) -> int:
 
 
 def batch_norm(a, shapes) -> Result:
-    return Result(shapes[0], 4 * _axis_size(shapes[0], a.get("axis", -1)))
+    """gamma and beta where `scale` and `center` keep them, the moving mean and variance."""
+    kept = 2 + int(a.get("center", True)) + int(a.get("scale", True))
+    return Result(shapes[0], kept * _axis_size(shapes[0], a.get("axis", -1)))
 
 
 def layer_norm(a, shapes) -> Result:
@@ -331,6 +376,8 @@ def reshape(a, shapes) -> Result:
 
 def resizing(a, shapes) -> Result:
     *_, c = _rank(shapes, 3, "resizing")
+    if a.get("crop_to_aspect_ratio") and a.get("pad_to_aspect_ratio"):
+        raise ShapeFault("only one of crop_to_aspect_ratio and pad_to_aspect_ratio can be true")
     return Result((a["height"], a["width"], c))
 
 
@@ -366,3 +413,66 @@ def ssd_decode(a, shapes) -> Result:
         raise ShapeFault(f"ssd_decode: feature maps {grid} at {per_cell} anchors per cell make "
                          f"{anchors} anchors, but the predictions have {classes[0]} rows")
     return Result((a.get("max_detections", 100), 6))
+
+
+# ---------------------------------------------------------------- sequences and attention
+
+
+@dataclass(frozen=True)
+class Recurrent:
+    """SimpleRNN (1 gate), GRU (3), LSTM (4) over (steps, features): each gate has an input
+    kernel, a recurrent kernel and a bias (GRU's `reset_after` keeps a second bias)."""
+
+    gates: int
+    rank: int = 1  # the steps axis: inputs are (steps, features)
+
+    def __call__(self, a, shapes) -> Result:
+        steps, c = _rank(shapes, 2, "a recurrent layer")
+        units = a["units"]
+        biases = (1 + int(a.get("reset_after", False))) if a.get("use_bias", True) else 0
+        per_gate = units * (c + units) + biases * units
+        shape = (steps, units) if a.get("return_sequences") else (units,)
+        return Result(shape, self.gates * per_gate, steps * self.gates * units * (c + units))
+
+
+def embedding(a, shapes) -> Result:
+    """Embedding: every integer of the input becomes a vector of `output_dim`."""
+    return Result(tuple(shapes[0]) + (a["output_dim"],), a["input_dim"] * a["output_dim"])
+
+
+def self_attention(a, shapes) -> Result:
+    """MultiHeadAttention with query = value = key = the input: four projections (query, key,
+    value to `num_heads` heads, the heads back to the input's features)."""
+    (shape,) = shapes
+    if len(shape) < 2:
+        raise ShapeFault(f"attention expects (steps..., features), found {_fmt(shape)}")
+    c, heads, key = shape[-1], a["num_heads"], a["key_dim"]
+    value = a.get("value_dim") or key
+    bias = bool(a.get("use_bias", True))
+    params = (2 * (c * heads * key + bias * heads * key) + c * heads * value
+              + bias * heads * value + heads * value * c + bias * c)
+    positions = _prod(shape[:-1])
+    projections = positions * c * heads * (2 * key + 2 * value)
+    return Result(shape, params, projections + positions * positions * heads * (key + value))
+
+
+def group_norm(a, shapes) -> Result:
+    """GroupNormalization: `groups` must divide the channels; gamma and beta per channel."""
+    c = _axis_size(shapes[0], a.get("axis", -1))
+    if c % a.get("groups", 32):
+        raise ShapeFault(f"groups={a.get('groups', 32)} must divide the {c} channels")
+    return Result(shapes[0], c * (int(a.get("center", True)) + int(a.get("scale", True))))
+
+
+# ---------------------------------------------------------------- images
+
+
+def image(a, shapes) -> Result:
+    """An augmentation layer on images (H, W, C): the shape is kept."""
+    return Result(_rank(shapes, 3, "an image layer"))
+
+
+def crop(a, shapes) -> Result:
+    """RandomCrop / CenterCrop: images (H, W, C) -> (height, width, C)."""
+    *_, c = _rank(shapes, 3, "cropping")
+    return Result((a["height"], a["width"], c))

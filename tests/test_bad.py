@@ -38,6 +38,8 @@ CASES = {
     # names and arguments
     "unknown_op": "unknown op",
     "unknown_block": "unknown block",
+    "bidirectional_dense": "an op call as an argument that the op cannot wrap",
+    "softmax_axis": "an axis the input lacks (Keras builds it, then fails)",
     "unknown_keyword": "unknown keyword argument",
     "too_many_positional": "too many positional arguments",
     "missing_required_arg": "missing required argument",
@@ -157,6 +159,8 @@ REQUIRED_CLASSES = (
     "defaults over a constraint",
     "unknown training setting", "unknown optimizer", "unknown loss", "unknown metric",
     "bad training value", "static shape",
+    "an op call as an argument that the op cannot wrap",
+    "an axis the input lacks (Keras builds it, then fails)",
 )
 
 

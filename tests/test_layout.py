@@ -46,7 +46,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("ops",),                                         # the op registry: one entry an op
     ("vocab",),                                       # activations, losses, optimizers...
     ("arguments",),                                   # argument specs, binding, value checks
-    ("shapes", "layers", "ssd"),                      # shape rules; archc's own Keras layers
+    ("shapes", "layers", "ssd", "keras_names"),       # shape rules; archc's own Keras layers
     ("hyper", "values"),                              # hyperparameter specs; symbolic values
     ("ast", "text", "kinds", "diagnostics"),          # the vocabulary every stage shares
 )

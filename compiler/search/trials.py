@@ -20,6 +20,7 @@ from keras_tuner.src import config as kt_config
 from keras_tuner.src.engine import metrics_tracking
 
 from ..diagnostics import ArchError
+from ..factories import keras_result
 from ..graph import Constraint
 from ..graph import TemplateGraph as Template
 from ..hypermodel import ArchHyperModel, Rejected, reason
@@ -83,7 +84,7 @@ class SearchHyperModel(ArchHyperModel):
         Raises:
             FailedTrialError: the loss became non-finite (`stopping.StopHopeless`).
         """
-        arch = resolve(self.template, self.values(hp))
+        arch = resolve(self.template, self.values(hp), keras_result)
         batch_size = _batch_size(arch)
         # Fresh pipelines (over the data set's cached arrays): a trial's batches then follow
         # the seed alone, not how many trials this process ran before it.
@@ -117,7 +118,7 @@ class SearchHyperModel(ArchHyperModel):
         split."""
         if self.dataset.arrays(split) is None:
             return None
-        batch_size = _batch_size(resolve(self.template, self.values(hp)))
+        batch_size = _batch_size(resolve(self.template, self.values(hp), keras_result))
         metrics = model.evaluate(self.dataset.pipeline(split, batch_size), verbose=0,
                                  return_dict=True)
         return {name: float(value) for name, value in metrics.items()}
