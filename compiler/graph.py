@@ -390,6 +390,7 @@ class Expander:
         """Expand each block of this file once with symbolic arguments, to find its faults."""
         for block in self.state.module.of_type(ast.BlockDecl):
             probe = ExpansionState(self.state.loaded, shallow=True, globals=self.state.globals)
+            probe.named_hps.update(self.state.named_hps)  # a body may branch on a named hp
             ChainExpansion(probe, ExpressionEvaluation(probe)).block_alone(block)
             for err in probe.errors:
                 self.state.error(err)

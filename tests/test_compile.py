@@ -121,3 +121,24 @@ def test_load_rejects_a_broken_template(tmp_path):
     with pytest.raises(ArchErrors) as caught:
         archc.load(bad)
     assert "filters" not in str(caught.value) and "units" in str(caught.value)
+
+
+def test_a_block_branches_on_a_named_hyperparameter(tmp_path):
+    # The block is also expanded alone (to find its faults where the graph never calls it):
+    # the named hp must be known there too; it was a KeyError, an internal error.
+    path = tmp_path / "branch.arch"
+    path.write_text("""
+template branch
+input x [10, 8]
+hp cell = choice(lstm, gru)
+block rnn(units) {
+  if cell == lstm { lstm(units) } else { gru(units) }
+}
+graph { x -> rnn(16) -> dense(2, activation=softmax) }
+""")
+    template = archc.load(path)
+    assert [h.name for h in template.hyperparameters] == ["cell"]
+    ops = {v: {d["op"] for _, d in template.resolve({"cell": v}).graph.nodes(data=True)}
+           for v in ("lstm", "gru")}
+    assert "lstm" in ops["lstm"] and "gru" not in ops["lstm"]
+    assert "gru" in ops["gru"] and "lstm" not in ops["gru"]
