@@ -20,7 +20,8 @@ SPACES = ROOT / "examples" / "spaces"
 # example -> the HyperModel class written by hand in bench/spaces/<example>.py
 EXAMPLES = {"efficientnet_scaled": "EfficientNetScaled", "inception_cell": "InceptionCell",
             "densenet_block": "DenseNetBlock", "resnet_stages": "ResNetStages",
-            "two_heads": "TwoHeads"}
+            "two_heads": "TwoHeads", "sequence_classifier": "SequenceClassifier",
+            "augmented_cnn": "AugmentedCNN"}
 
 
 def hand_written(example: str):
