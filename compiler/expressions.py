@@ -23,7 +23,7 @@ from .diagnostics import (
     did_you_mean,
 )
 from .hyper import HpSpec, union
-from .kinds import Hp
+from .kinds import Cluster, Hp
 from .scope import (
     Derived,
     Env,
@@ -65,6 +65,11 @@ class ExpressionEvaluation:
         if any(name in labels for labels in self.state.explicit.values()):
             return (f"'{name}' is a label ('as {name}'), which names a layer, not a tensor "
                     f"to use: bind the tensor with {name} = ... and use that")
+        if any(c["kind"] == Cluster.REPEAT and c["label"] == name and c.get("hp")
+               for c in self.state.graph.graph["clusters"].values()):
+            return (f"the outputs of repeat '{name}' are named after it only inside its body, "
+                    "since its count is a hyperparameter: join them inside the body, or give "
+                    "the repeat a fixed count")
         return self.suggest(name, env)
 
     def domain_values(self, value) -> list:

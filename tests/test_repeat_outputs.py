@@ -73,8 +73,10 @@ def test_a_repeat_with_a_hyperparameter_count_names_its_outputs_in_its_body(tmp_
         "-> concat(feats)\n", "")
     template = load(tmp_path, source)
     assert template.resolve({"feats": 3}).graph.nodes["feats/rep2/concat"]["shape"] == (8, 8, 16)
-    with pytest.raises((ArchError, ArchErrors), match="undefined name 'feats'"):
+    with pytest.raises((ArchError, ArchErrors), match="undefined name 'feats'") as caught:
         load(tmp_path, DENSE.replace("repeat feats: 3", "repeat feats: 1..3"))
+    errors = caught.value.errors if isinstance(caught.value, ArchErrors) else [caught.value]
+    assert "only inside its body, since its count is a hyperparameter" in errors[0].hint
 
 
 @pytest.mark.parametrize("body, message", [
