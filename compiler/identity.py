@@ -183,7 +183,8 @@ def survey(template, limit: int = ENUMERATION_LIMIT, samples: int = SAMPLES) -> 
         found.feasible_interval = _wilson(len(configs) - infeasible, len(configs))
         share = (len(configs) - infeasible) / len(configs) if configs else 0.0
         found.feasible = share * n if n is not None else None
-        found.inert = _inert_sampled(template, configs[:FLIPS])
+        found.inert = _inert_sampled(template, configs[:FLIPS],
+                                     [o for o, _ in outcomes[:FLIPS]])
     return found
 
 
@@ -231,17 +232,17 @@ def _key(values: dict) -> frozenset:
     return frozenset((k, repr(v)) for k, v in values.items())
 
 
-def _inert_sampled(template, configs: list[dict]) -> list[str]:
+def _inert_sampled(template, configs: list[dict], outcomes: list) -> list[str]:
     """The hps whose every other value left the architecture of each of `configs` (where the
-    hp is active) unchanged."""
+    hp is active; `outcomes`: their identities, None when infeasible) unchanged."""
     inert = []
     for hp in template.hyperparameters:
         domain = hp.domain()
         if domain is None or len(domain) > 20:
             continue                      # a wide range: a few draws prove nothing
         tried = False
-        for values in (v for v in configs if hp.name in v):
-            base = _outcome(template, values)[0]
+        for values, base in ((v, o) for v, o in zip(configs, outcomes, strict=True)
+                             if hp.name in v):
             if base is None:
                 continue                  # infeasible: nothing to compare with
             for other in (x for x in domain if x != values[hp.name]):

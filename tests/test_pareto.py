@@ -18,6 +18,7 @@ from pathlib import Path
 
 import keras_tuner as kt
 import pytest
+from test_search import ScoreFromValues
 
 import archc
 from archc.cli import main
@@ -176,17 +177,8 @@ def test_a_smaller_model_wins_a_tie_in_accuracy():
 # ---------------------------------------------------------------- evolution
 
 
-class TwoScores(kt.Tuner):
+class TwoScores(ScoreFromValues):
     """Trials without training: two scores, functions of the active values."""
-
-    def __init__(self, template, **kwargs):
-        self.template = template
-        super().__init__(hypermodel=template.hypermodel(), **kwargs)
-
-    def _populate_initial_space(self):
-        hp = self.oracle.get_space()
-        declare_space(self.template, hp)
-        self.oracle.update_space(hp)
 
     def run_trial(self, trial, *args, **kwargs):
         declare_space(self.template, trial.hyperparameters)
