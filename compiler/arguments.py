@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, model_validator
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
 from .diagnostics import did_you_mean
 
@@ -58,16 +57,19 @@ class OpArgError(Exception):
 # ---------------------------------------------------------------- data model
 
 
-class ArgSpec(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class ArgSpec:
     """One argument of a Keras class, under Keras's name, with Keras's default.
 
     `minimum`/`maximum` bound numbers (and each element of pairs and shapes); they are
     inclusive unless `exclusive_minimum`/`exclusive_maximum`. `None` is accepted where the
     Keras default is `None` or `nullable` is set. `choices` lists the accepted strings of a
     `str` argument, and the activation names of an `activation` argument.
-    """
 
-    model_config = ConfigDict(frozen=True)
+    The registry's tables are Python literals, checked once when they are built
+    (`__post_init__`); a plain frozen dataclass keeps `archc check` from loading a
+    validation library it has no external data for.
+    """
 
     name: str
     type: ArgType
@@ -80,21 +82,22 @@ class ArgSpec(BaseModel):
     exclusive_maximum: bool = False
     nullable: bool = False
 
-    @model_validator(mode="after")
-    def _activations_listed(self):
+    def __post_init__(self):
+        if self.type not in get_args(ArgType):
+            raise ValueError(f"{self.name}: unknown argument type {self.type!r}")
+        if self.choices is not None:
+            object.__setattr__(self, "choices", tuple(self.choices))
         if self.type == "activation" and not self.choices:
             raise ValueError(f"{self.name}: an activation argument needs its choices")
-        return self
 
     @property
     def accepts_none(self) -> bool:
         return self.nullable or (not self.required and self.default is None)
 
 
-class CallSpec(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class CallSpec:
     """What ops and optimizers share: a Keras class and its arguments."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str
     keras_class: str
@@ -102,14 +105,13 @@ class CallSpec(BaseModel):
     positional: int = 0  # how many leading `args` a template may pass positionally
     doc: str = ""
 
-    @model_validator(mode="after")
-    def _consistent(self):
+    def __post_init__(self):
+        object.__setattr__(self, "args", tuple(self.args))
         names = [a.name for a in self.args]
         if len(set(names)) != len(names):
             raise ValueError(f"{self.name}: an argument is listed twice")
         if self.positional > len(self.args):
             raise ValueError(f"{self.name}: more positional slots than arguments")
-        return self
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, self.name))

@@ -11,15 +11,11 @@ import io
 import json
 import math
 import os
-import socket
 import sys
-import tempfile
-import traceback
 from pathlib import Path
 
 from . import pipeline
 from .diagnostics import ArchError, ArchErrors, ArchWarning, FileError, SourcePos, render
-from .fmt import format_source, unified_diff
 from .parse import decode, read_source
 from .search.tuners import TUNERS
 from .space import describe, format_table
@@ -270,6 +266,8 @@ def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
     if out.is_dir():
         raise UsageError(f"cannot write {path}: it is a folder")
     try:  # a trial file proves what permission bits cannot (/proc, a read-only mount)
+        import tempfile
+
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".archc-"):
             pass
     except OSError as exc:
@@ -278,11 +276,7 @@ def check_output(path: str, suffixes: tuple[str, ...] = ()) -> None:
 
 def cmd_search(args) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow is imported
-    from .search.results import Settings
-
-    if args.trials < 1 or args.epochs < 1 or args.keep < 0 or args.patience < 0:
-        raise UsageError("--trials and --epochs take positive numbers, --keep and --patience "
-                         "numbers >= 0")
+    settings = _settings(args)
     role = _search_role(args)
     if args.workers:
         from .search.launch import launch
@@ -291,16 +285,6 @@ def cmd_search(args) -> int:
         return launch(argv, args.workers, log=lambda line: print(line, flush=True))
     from .search.run import search
 
-    settings = Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
-                        patience=args.patience, seed=args.seed,
-                        objective=args.objective[0] if len(args.objective or ()) == 1
-                        else args.objective,
-                        fraction=args.fraction, max_params=args.max_params,
-                        max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
-                        stop_early=args.stop_early, start_from=args.start_from,
-                        params=parse_assignments(args.set), inputs=parse_inputs(args.input),
-                        overwrite=args.overwrite, extend=args.extend, verbose=args.verbose,
-                        strategy=args.strategy)
     template = pipeline.read(args.file, args.import_path) if args.import_path else args.file
     try:
         search(template, args.data, args.dir, settings,
@@ -312,8 +296,34 @@ def cmd_search(args) -> int:
     return EXIT_OK
 
 
+def _settings(args):
+    """`Settings` from the options; one that pydantic refuses is a usage error naming the
+    option (`--fraction: Input should be less than or equal to 1`)."""
+    from pydantic import ValidationError
+
+    from .search.settings import Settings
+
+    try:
+        return Settings(tuner=args.tuner, trials=args.trials, epochs=args.epochs,
+                        patience=args.patience, seed=args.seed,
+                        objective=args.objective[0] if len(args.objective or ()) == 1
+                        else args.objective,
+                        fraction=args.fraction, max_params=args.max_params,
+                        max_bytes=args.max_bytes, max_flops=args.max_flops, keep=args.keep,
+                        stop_early=args.stop_early, start_from=args.start_from,
+                        params=parse_assignments(args.set), inputs=parse_inputs(args.input),
+                        overwrite=args.overwrite, extend=args.extend, verbose=args.verbose,
+                        strategy=args.strategy)
+    except ValidationError as exc:
+        problems = "; ".join(f"--{str(e['loc'][0]).replace('_', '-')}: {e['msg']}"
+                             for e in exc.errors())
+        raise UsageError(problems) from None
+
+
 def _search_role(args):
     """The process's part in a distributed search (`--chief`, `--worker`), checked."""
+    import socket
+
     from .search.distributed import Role, check_worker_id, parse_address
 
     given = [name for name, on in (("--workers", args.workers), ("--chief", args.chief),
@@ -419,6 +429,8 @@ def cmd_freeze(args) -> int:
 def cmd_fmt(args) -> int:
     """`fmt FILE...`: rewrite each file in the canonical layout; `--check` and `--diff` write
     nothing, and exit 1 under `--check` when a file would change; `-` is stdin to stdout."""
+    from .fmt import format_source
+
     failed = changed = False
     for name in args.files:
         try:
@@ -443,6 +455,8 @@ def _fmt_read(name: str) -> str:
 
 def _fmt_output(args, name: str, source: str, result: str) -> None:
     if args.diff:
+        from .fmt import unified_diff
+
         sys.stdout.write(unified_diff(source, result, name))
     if args.check:
         if result != source:
@@ -788,6 +802,8 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_USAGE
     except Exception as exc:  # noqa: BLE001 - the last line of defence against tracebacks
         if args.debug:
+            import traceback
+
             traceback.print_exc()
         print(f"archc: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print("hint: rerun with --debug and report the traceback", file=sys.stderr)

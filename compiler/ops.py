@@ -18,10 +18,9 @@ This module never imports Keras: `archc check` uses it and must stay fast.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Literal
-
-from pydantic import model_validator
 
 from . import shapes
 from .arguments import (
@@ -43,6 +42,7 @@ from .vocab import (
 )
 
 
+@dataclass(frozen=True, kw_only=True)
 class OpSpec(CallSpec):
     """An `.arch` op: a Keras layer class, its arguments, its shape rule, its input count.
 
@@ -56,15 +56,20 @@ class OpSpec(CallSpec):
 
     shape: shapes.Rule
     inputs: int | Literal["many"] = 1
-    fixed: dict[str, Any] = {}
+    fixed: dict[str, Any] = field(default_factory=dict)
     open_args: bool = False  # any keyword goes to the Keras class, checked by Keras only
 
-    @model_validator(mode="after")
-    def _fixed_apart(self):
+    __hash__ = CallSpec.__hash__
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not callable(self.shape):
+            raise ValueError(f"{self.name}: its shape rule is not a function")
+        if self.inputs != "many" and not (isinstance(self.inputs, int) and self.inputs >= 1):
+            raise ValueError(f"{self.name}: inputs is a count >= 1 or 'many'")
         clash = set(self.fixed) & set(self.arg_names)
         if clash:
             raise ValueError(f"{self.name}: {sorted(clash)} both fixed and an argument")
-        return self
 
 
 # ---------------------------------------------------------------- argument tables

@@ -8,14 +8,18 @@ No Keras import: `archc check` reads these tables to judge a template.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
 from .arguments import ArgSpec, CallSpec, arg, positive, unit
 
 
+@dataclass(frozen=True, kw_only=True)
 class OptimizerSpec(CallSpec):
     """A Keras optimizer, as named in `train { optimizer = ... }`."""
+
+    __hash__ = CallSpec.__hash__
 
 
 ACTIVATIONS: tuple[str, ...] = (

@@ -62,7 +62,8 @@ def test_no_cache_folder_still_parses(tmp_path: Path, monkeypatch):
 def test_check_loads_only_what_checking_needs():
     code = ("import sys; from archc.cli import main; rc = main(['check', " + repr(TEMPLATE)
             + "]); print(rc, sorted(m for m in sys.modules if m.startswith(('archc.draw', "
-            "'archc.search.report', 'archc.identity', 'archc.freeze', 'archc.lower'))))")
+            "'archc.search.report', 'archc.search.settings', 'archc.identity', 'archc.freeze', "
+            "'archc.lower', 'archc.fmt', 'pydantic'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=SOURCE.parent.parent).stdout
     assert out.splitlines()[-1] == "0 []"

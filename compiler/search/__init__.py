@@ -1,6 +1,7 @@
 """Searching a template on data, and reading what a search found.
 
     search (run.py)  template + data -> Keras Tuner search -> a results directory
+    settings.py      the options of a search, validated (pydantic)
     results.py       the results directory: its files and the shape of results.json/csv
     tuners.py        the `--tuner` table; oracles.py the oracles Keras Tuner lacks
     trials.py        the Keras Tuner tuner and hypermodel that run the trials
@@ -21,20 +22,28 @@
 
 `from archc.search import search, Settings, SearchError` as before. Only the search itself
 imports TensorFlow: `search` is imported on first use, so `archc.search.report` (and
-`archc report`) stay free of it.
+`archc report`) stay free of it. `Settings` (settings.py: the options, validated by pydantic)
+is imported on first use too.
 """
 
 from __future__ import annotations
 
 from .errors import ReportError, SearchError
-from .results import Settings, load_results
+from .results import load_results
 
 __all__ = ["ReportError", "SearchError", "Settings", "load_results", "search"]
 
 
 def __getattr__(name: str):
+    """`search` and `Settings` on first use: the CLI imports this package for every
+    command, and neither TensorFlow (`search`) nor pydantic (`Settings`) is needed to check
+    a template."""
     if name == "search":
         from .run import search
 
         return search
+    if name == "Settings":
+        from .settings import Settings
+
+        return Settings
     raise AttributeError(f"module 'archc.search' has no attribute '{name}'")

@@ -25,7 +25,8 @@ import numpy as np
 
 from ..diagnostics import SourcePos
 from .errors import SearchError
-from .results import KT_PROJECT, RECORD, RESULTS_JSON, Settings
+from .results import KT_PROJECT, RECORD, RESULTS_JSON
+from .settings import Settings
 from .storage import write_atomic
 
 SEARCH_JSON = "search.json"

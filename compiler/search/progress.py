@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 from ..text import plural
-from .results import ResultsFile, Settings, TrialRow, spell, tested_metric
+from .results import ResultsFile, TrialRow, spell, tested_metric
+from .settings import Settings
 
 SCORED = ("COMPLETED", "STOPPED")  # the statuses of trials with a score (DIVERGED has none)
 

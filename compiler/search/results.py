@@ -31,14 +31,16 @@ import math
 import os
 import shutil
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from .. import pipeline, text
 from .errors import ReportError
 from .pareto import front, minimised
 from .storage import replace_with, write_atomic
+
+if TYPE_CHECKING:
+    from .settings import Settings
 
 RESULTS_JSON, RESULTS_CSV = "results.json", "results.csv"
 MODELS, LOGS, CHECKPOINTS = "models", "logs", "checkpoints"
@@ -46,32 +48,6 @@ KT_PROJECT = "kt"  # Keras Tuner's `project_name`
 RECORD, EPOCHS = "archc.json", "epochs.jsonl"
 REJECTED = "rejected.jsonl"  # one line a candidate rejected before it became a trial
 COSTS = ("params", "bytes", "flops", "peak_activation_bytes")  # the compiler's cost model
-
-
-@dataclass
-class Settings:
-    """The `archc search` options (the paper's settings are the defaults). results.json
-    records `tuner`, `seed` and the `RecordedSettings`."""
-
-    tuner: str = "random"
-    trials: int = 100
-    epochs: int = 100
-    patience: int = 5
-    seed: int | None = None
-    objective: str | list[str] | None = None  # NAME[:min|max], or several (multi-objective)
-    fraction: float = 1.0
-    max_params: int | None = None
-    max_bytes: int | None = None
-    max_flops: int | None = None
-    keep: int = 3
-    stop_early: str = "median"
-    params: dict | None = None  # `--set NAME=VALUE`: the template's params
-    inputs: dict | None = None  # `--input NAME=H,W,C`: input shapes over the template's
-    start_from: str | None = None  # "defaults" or "DIR[:TRIAL]": the first trial (start.py)
-    overwrite: bool = False
-    extend: bool = False  # allow `guard.EXTENDABLE` settings to differ from the recorded ones
-    verbose: bool = False
-    strategy: str = "none"  # "mirrored": each trial on every GPU (tf.distribute)
 
 
 # ---------------------------------------------------------------- the JSON shape

@@ -37,7 +37,8 @@ from .errors import SearchError
 from .guard import check_directory, check_same_search, recorded_settings, write_settings
 from .lock import SearchLock, usable_directory
 from .objectives import combine
-from .results import KT_PROJECT, Results, ResultsFile, Settings
+from .results import KT_PROJECT, Results, ResultsFile
+from .settings import Settings
 from .storage import atomic_keras_tuner_json, disk_full, disk_full_error
 from .trials import MAX_REPEATS, SearchHyperModel, direction, make_tuner
 from .tuners import tuner_named

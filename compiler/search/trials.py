@@ -35,11 +35,11 @@ from .results import (
     COSTS,
     KT_PROJECT,
     Results,
-    Settings,
     TrialRow,
     append_epoch,
     read_epochs,
 )
+from .settings import Settings
 from .start import seed_first, start_values
 from .storage import disk_full
 from .tuners import make_oracle, tuner_named
