@@ -238,3 +238,28 @@ def test_ten_megabyte_file_gets_one_line_error(layout: str, tmp_path: Path):
     assert lines[0].startswith(str(big))
     assert "too large" in lines[0]
     assert len(result.stderr) < 500
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("--trials", "0"), ("--epochs", "0"), ("--fraction", "1.5"), ("--fraction", "0"),
+    ("--keep", "-1"), ("--patience", "-1"), ("--seed", "-3"), ("--max-params", "0"),
+])
+def test_a_search_option_out_of_range_is_a_usage_error_naming_it(option, value, valid: Path,
+                                                                 tmp_path: Path):
+    result = archc("search", str(valid), "--dir", str(tmp_path / "run"), option, value)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"archc: error: {option}: "), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "run").exists()  # refused before anything was written
+
+
+def test_search_settings_from_python_are_validated():
+    from pydantic import ValidationError
+
+    from archc.search import Settings
+
+    assert Settings(trials=10, fraction=0.2).fraction == 0.2
+    with pytest.raises(ValidationError, match="stop_early"):
+        Settings(stop_early="sometimes")
+    with pytest.raises(ValidationError, match="trails"):
+        Settings(trails=10)  # a misspelt option is refused, not ignored
