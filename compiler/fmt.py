@@ -31,9 +31,8 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from lark import Tree
-
 from .diagnostics import ArchError
+from .lalr import Tree
 from .parse import KEYWORDS, syntax_tree, tokens
 
 STEP = 2  # spaces a level

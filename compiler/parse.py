@@ -1,30 +1,36 @@
 """Text of an .arch file -> `ast.Module` (Lark LALR parser + Transformer); positions on every node.
 
-Lark's exceptions become `SyntaxError_` here, with "expected X, found Y" messages.
+The parser is Lark's standalone LALR parser of grammar/arch.lark (`lalr.py`, written by
+`make parser`): its tables and Lark's runtime in one module, loaded without the `lark`
+package, a grammar to analyse or a cache file to unpickle (`tests/test_startup.py` checks
+that it is fresh and parses as Lark does from the grammar). Lark's exceptions become
+`SyntaxError_` here, with "expected X, found Y" messages.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
 import re
 import stat
-from importlib import resources
 from pathlib import Path
 
-from lark import Lark, Token, Transformer, Tree, v_args
-from lark.exceptions import (
+from . import ast
+from .diagnostics import FileError, SourcePos, SyntaxError_, clip, lines_of
+from .lalr import (
+    Lark,
+    Lark_StandAlone,
+    Token,
+    Transformer,
+    Tree,
     UnexpectedCharacters,
     UnexpectedEOF,
     UnexpectedInput,
     UnexpectedToken,
     VisitError,
+    v_args,
 )
-
-from . import ast
-from .diagnostics import FileError, SourcePos, SyntaxError_, clip, lines_of
 from .values import MAX_INT
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -37,39 +43,8 @@ KEYWORDS = frozenset(
 
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
-    """The LALR parser; its tables come from Lark's cache when an earlier run built them
-    (building them takes most of a quick `archc check`; loading them, a few milliseconds)."""
-    grammar = _grammar_text()
-    cache = _cache_file(grammar)
-    return Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                cache=str(cache) if cache else False)
-
-
-def _cache_file(grammar: str) -> Path | None:
-    """Where Lark keeps the tables: the user's cache folder, never the shared temporary one
-    (Lark unpickles the file, so another user must not be able to plant it), one file a
-    grammar text. Lark checks the hash of the grammar, its options and its own version kept
-    in the file, and rebuilds the tables on any difference or a damaged file. None when
-    there is no writable cache folder: the tables are then built every run."""
-    try:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        folder = base / "archc"
-        folder.mkdir(parents=True, exist_ok=True)
-    except (OSError, RuntimeError):  # RuntimeError: no home folder
-        return None
-    if not os.access(folder, os.W_OK | os.R_OK):
-        return None
-    digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()[:16]
-    return folder / f"grammar-{digest}.lark-cache"
-
-
-def _grammar_text() -> str:
-    """The grammar from the installed package, or from the source tree's grammar/."""
-    try:
-        return resources.files("archc.grammar").joinpath("arch.lark").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError):
-        here = Path(__file__).resolve().parent.parent / "grammar" / "arch.lark"
-        return here.read_text(encoding="utf-8")
+    """The LALR parser, from `lalr.py`'s tables."""
+    return Lark_StandAlone()
 
 
 def read_source(path: str | Path) -> str:

@@ -42,7 +42,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("imports",),                                     # a file and the files it imports
     ("fmt",),                                         # text -> text in the canonical layout
     ("highlight",),                                   # text -> Pygments tokens (no parser)
-    ("parse",),                                       # text -> AST
+    ("parse", "lalr"),                                # text -> AST; lalr.py: Lark standalone parser
     ("ops",),                                         # the op registry: one entry an op
     ("vocab",),                                       # activations, losses, optimizers...
     ("arguments",),                                   # argument specs, binding, value checks
