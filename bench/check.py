@@ -4,19 +4,19 @@
         [--output FILE.md] [FILE...]
 
 Each run is a new process, `.venv/bin/archc check FILE` (the console script, as a user types
-it), timed from outside: wall time (`time.perf_counter` around the process) and CPU time (the
-child's user + system time). With `--against REF` the same command runs the code of commit
-REF too (`git archive REF` into a temporary folder, put first on PYTHONPATH as `archc`),
-alternating with the current code run by run, so that both see the same load of a shared
-machine; the table gives both medians and their ratio. One untimed run of each comes first
-(it also builds the parser-table cache on a first run). Without FILE: every bundled
-template and block library. `--imports` adds a table of what the imports alone cost, each in
-a new process the same way: the interpreter, the libraries that `archc check` cannot do
-without (lark, networkx), pydantic (which only `archc search` loads now) and archc's command
-line. `--bytecode` compiles both
-trees' modules first (`compileall`), as installing archc with pip does; without it, a
-machine with `PYTHONDONTWRITEBYTECODE=1` (this workplace's) compiles archc's modules from
-source on every run.
+it), timed from outside: wall time (`time.perf_counter` around the process) and CPU time
+(the child's user + system time). With `--against REF` the same command runs the code of
+commit REF too (`git archive REF` into a temporary folder, put first on PYTHONPATH as
+`archc`), alternating with the current code run by run, so that both see the same load of a
+shared machine; the table gives both medians and their ratio. One untimed run of each comes
+first (for a commit that still used Lark's cache, it builds the parser tables). Without
+FILE: every bundled template and block library. `--imports` adds a table of what the imports
+alone cost, each in a new process the same way: the interpreter, networkx (which `archc
+check` cannot do without), lark and pydantic (which it no longer imports: lark only
+generates `compiler/lalr.py`, and only `archc search` loads pydantic) and archc's command
+line. `--bytecode` compiles both trees' modules first (`compileall`), as installing archc
+with pip does; without it, a machine with `PYTHONDONTWRITEBYTECODE=1` (this workplace's)
+compiles archc's modules from source on every run.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@ command line and what a Python caller gives `archc.search.search`.
 
 A pydantic model, so that a wrong option from Python is refused when the settings are made,
 with the field and what it accepts (`trials: Input should be greater than or equal to 1`),
-instead of failing inside Keras Tuner minutes later. The command line checks the same
-bounds first and says them in its own words; `archc check` never imports this module.
+instead of failing inside Keras Tuner minutes later. The command line builds its settings
+here too, and turns a refusal into a usage error naming the option (`cli._settings`);
+`archc check` never imports this module.
 
     >>> Settings(trials=10, epochs=5).stop_early
     'median'
