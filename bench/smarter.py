@@ -6,6 +6,11 @@ one budget; each search an `archc search` process, several at a time, within a d
         [--tuners random,bayesian,hyperband,asha,evolution] [--stop-early median,never]
         [--seeds 0,1,2] [--parallel 8] [--deadline SECONDS] [--dir /tmp/smarter]
         [--output FILE.md] [--json FILE.json] [-- EXTRA archc search ARGUMENTS]
+    python bench/smarter.py --rows A.json B.json ... [--dir DIR] [--output FILE.md]
+
+The second form runs nothing: it summarises again the runs of earlier `--json` outputs
+(their run directories, return codes and wall times), for one table over several
+invocations, or for columns added since.
 
 Runs start in the order of the grid with the default stopping (`median`) first, so that a
 deadline cuts the `never` runs first; a run still going at the deadline is stopped (SIGINT,
@@ -14,12 +19,16 @@ come from each run's results.json:
 
 * best: the trial with the best validation accuracy, its test accuracy (`archc search`
   evaluates the kept models on the test split) and its parameter count;
+* learned: trained trials whose last validation accuracy is above 0.37 (issue 11's line
+  between trials that trained and trials that did not);
 * stopped: trials stopped early, by rule; epochs: epochs trained over all trials;
 * duplicates: trials that were not trained because an earlier trial had the same
   architecture; rejected: candidates rejected before training (budgets, infeasible);
 * hypervolume: of the front of (validation accuracy, params) over the run's trained trials,
   against the reference point (accuracy 0, `--hv-params` params), in accuracy x 100k params:
   the area that the run's trials dominate, larger is better;
+* best val <= goal params: the best validation accuracy of a trial with at most
+  `--goal-params` parameters (its test accuracy is known only when it was a kept model);
 * best test <= goal params: the best test accuracy of a kept model with at most
   `--goal-params` parameters (the issue's goal: >= 0.89 with <= 130,000);
 * wall: the run's wall time, in a machine shared with the other runs of the grid.
@@ -38,7 +47,10 @@ import sys
 import time
 from pathlib import Path
 
+from archc.search import pareto
+
 TRAINED = ("COMPLETED", "STOPPED")
+LEARNED = 0.37      # issue 11: the trials under this validation accuracy bought nothing
 GRACE = 40          # seconds a run stopped at the deadline has to write its results
 
 
@@ -94,29 +106,16 @@ def run_grid(args, runs: list[dict]) -> None:
         time.sleep(1)
 
 
-def front(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
-    """The non-dominated (accuracy up, params down) points, by params."""
-    best, out = -1.0, []
-    for acc, params in sorted(points, key=lambda p: (p[1], -p[0])):
-        if acc > best:
-            out.append((acc, params))
-            best = acc
-    return out
-
-
 def hypervolume(points: list[tuple[float, float]], ref_params: float) -> float:
-    """The area between the front and (accuracy 0, ref_params), in accuracy x 100k params."""
-    area, edge = 0.0, ref_params
-    for acc, params in sorted(front([p for p in points if p[1] < ref_params]),
-                              key=lambda p: -p[1]):
-        area += acc * (edge - params)
-        edge = params
-    return area / 1e5
+    """The area that the (accuracy up, params down) points dominate up to (accuracy 0,
+    ref_params), in accuracy x 100k params."""
+    return pareto.hypervolume([(-acc, params) for acc, params in points],
+                              (0.0, ref_params)) / 1e5
 
 
 def summarise(run: dict, args) -> dict:
     path = Path(run["dir"]) / "results.json"
-    row = {k: run.get(k) for k in ("name", "tuner", "stop", "seed", "rc", "wall")}
+    row = {k: run.get(k) for k in ("name", "tuner", "stop", "seed", "dir", "rc", "wall")}
     if not path.exists():
         return {**row, "trials": 0}
     results = json.loads(path.read_text())
@@ -132,6 +131,8 @@ def summarise(run: dict, args) -> dict:
         "trials": len(trials),
         "trained": len(trained),
         "failed": sum(t["status"] == "FAILED" for t in trials),
+        "learned": sum((t.get("metrics") or {}).get("val_accuracy", 0) > LEARNED
+                       for t in trained),
         "stopped": stopped,
         "epochs": sum(t.get("epochs") or 0 for t in trained),
         "duplicates": sum(t.get("duplicate_of") is not None for t in trials),
@@ -141,10 +142,24 @@ def summarise(run: dict, args) -> dict:
         "best_params": best and best["params"],
         "hypervolume": hypervolume([(t["score"], t["params"]) for t in trained],
                                    args.hv_params),
+        "best_val_under": max((t["score"] for t in trained if t["params"] <= args.goal_params),
+                              default=None),
         "under_budget": max((t["test"]["accuracy"] for t in trained
                              if t["params"] <= args.goal_params and t.get("test")),
                             default=None),
     }
+
+
+def earlier_runs(files: list[Path], default_dir: Path) -> list[dict]:
+    """The runs of earlier `--json` outputs, in their order. A row written before rows named
+    their directory is taken to be under `default_dir`; of rows for the same directory (a run
+    skipped at a deadline, then run again) the last is kept, in the first one's place."""
+    runs: dict[str, dict] = {}
+    for file in files:
+        for row in json.loads(file.read_text()):
+            path = row.get("dir") or str(default_dir / row["name"])
+            runs[path] = {**row, "dir": path}
+    return list(runs.values())
 
 
 def cell(v, fmt="{:.4f}") -> str:
@@ -152,19 +167,19 @@ def cell(v, fmt="{:.4f}") -> str:
 
 
 def markdown(rows: list[dict], args) -> str:
-    head = ("| run | trials (trained) | stopped (rule: n) | epochs | duplicates | rejected "
-            "| best val | its test | its params | best test <= goal params | hypervolume "
-            "| wall s |")
-    lines = [head, "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    head = ("| run | trials (trained) | learned | stopped (rule: n) | epochs | duplicates "
+            "| rejected | best val | its test | its params | best val <= goal params "
+            "| best test <= goal params | hypervolume | wall s |")
+    lines = [head, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         stopped = ", ".join(f"{k}: {v}" for k, v in sorted((r.get("stopped") or {}).items()))
         status = "" if r.get("rc") == 0 else f" (unfinished, rc {r.get('rc')})"
         lines.append(
             f"| {r['name']}{status} | {r.get('trials', 0)} ({r.get('trained', 0)}) "
-            f"| {stopped} | {r.get('epochs', '')} | {r.get('duplicates', '')} "
-            f"| {r.get('rejected', '')} | {cell(r.get('best_val'))} "
+            f"| {r.get('learned', '')} | {stopped} | {r.get('epochs', '')} "
+            f"| {r.get('duplicates', '')} | {r.get('rejected', '')} | {cell(r.get('best_val'))} "
             f"| {cell(r.get('best_test'))} | {cell(r.get('best_params'), '{:,}')} "
-            f"| {cell(r.get('under_budget'))} "
+            f"| {cell(r.get('best_val_under'))} | {cell(r.get('under_budget'))} "
             f"| {cell(r.get('hypervolume'), '{:.3f}')} | {cell(r.get('wall'), '{:.0f}')} |")
     return "\n".join(lines) + "\n"
 
@@ -187,10 +202,15 @@ def main(argv=None) -> int:
     parser.add_argument("--dir", default="/tmp/smarter")
     parser.add_argument("--output", type=Path)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--rows", type=Path, nargs="+",
+                        help="summarise the runs of these earlier --json outputs; run nothing")
     parser.add_argument("extra", nargs="*", help="more `archc search` arguments, after --")
     args = parser.parse_args(argv)
-    runs = grid(args)
-    run_grid(args, runs)
+    if args.rows:
+        runs = earlier_runs(args.rows, Path(args.dir))
+    else:
+        runs = grid(args)
+        run_grid(args, runs)
     rows = [summarise(r, args) for r in runs]
     import keras
 

@@ -25,6 +25,8 @@ from archc.space import describe
 BUNDLED = sorted([*templates_dir().glob("*.arch"), *templates_dir().glob("blocks/*.arch")])
 TEMPLATES = [p for p in BUNDLED if p.parent == templates_dir()]
 BAD = sorted((Path(__file__).parent / "bad").glob("*.arch"))
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = sorted([*(ROOT / "examples").rglob("*.arch"), *(ROOT / "bench").rglob("*.arch")])
 
 
 def scramble(text: str, seed: int) -> str:
@@ -51,6 +53,12 @@ def meaning(path: Path) -> str:
 
 @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.relative_to(templates_dir()).as_posix())
 def test_bundled_file_is_formatted(path: Path):
+    assert is_formatted(path.read_text(encoding="utf-8"), str(path)), \
+        f"run: archc fmt {path}"
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_example_and_bench_file_is_formatted(path: Path):
     assert is_formatted(path.read_text(encoding="utf-8"), str(path)), \
         f"run: archc fmt {path}"
 
