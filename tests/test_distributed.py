@@ -58,13 +58,6 @@ train {
 """
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("templates") / "tiny.arch"
-    path.write_text(TINY)
-    return str(path)
-
-
 def search(template: str, directory: Path, trials: int, *extra: str) -> list[str]:
     return [sys.executable, "-m", "archc", "search", template, "--dir", str(directory),
             "--trials", str(trials), "--epochs", "1", "--seed", "1", *extra]

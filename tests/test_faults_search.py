@@ -46,13 +46,6 @@ train {
 """
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("templates") / "tiny.arch"
-    path.write_text(TINY)
-    return str(path)
-
-
 def search_args(template: str, directory: Path, *extra: str, trials: int = 1) -> list[str]:
     return ["search", template, "--dir", str(directory), "--trials", str(trials),
             "--epochs", "1", "--seed", "3", *extra]

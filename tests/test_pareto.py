@@ -22,7 +22,6 @@ from test_search import ScoreFromValues
 
 import archc
 from archc.cli import main
-from archc.data import load_data
 from archc.search import SearchError, Settings, search
 from archc.search.objectives import COST_WEIGHT, Scalarised, scored, watched
 from archc.search.oracles import EvolutionOracle
@@ -66,18 +65,6 @@ train {
 """
 
 TWO = ["val_accuracy:max", "params:min"]
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("templates") / "tiny.arch"
-    path.write_text(TINY)
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def digits(tiny):
-    return load_data("digits", template=archc.load(tiny))
 
 
 # ---------------------------------------------------------------- the front

@@ -24,7 +24,6 @@ import pytest
 
 import archc
 from archc.cli import main
-from archc.data import load_data
 from archc.identity import survey
 from archc.resolve import active_values
 from archc.search import SearchError, Settings, search
@@ -63,18 +62,6 @@ SKEWED = TINY.replace("template tiny", "template skewed").replace(
     "optional extra", "optional extra default true").replace(
     "residual? skip {", "residual? skip default true {").replace(
     "choice(16, 32, default=16)", "choice(16, 32, default=32)")
-
-
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("templates") / "tiny.arch"
-    path.write_text(TINY)
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def digits(tiny):
-    return load_data("digits", template=archc.load(tiny))
 
 
 def run(template, directory, dataset=None, **settings):

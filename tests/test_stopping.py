@@ -14,8 +14,6 @@ import keras_tuner as kt
 import pytest
 from test_search import TINY
 
-import archc
-from archc.data import load_data
 from archc.search import Settings, search
 from archc.search.oracles import AshaOracle
 from archc.search.progress import Clock
@@ -25,16 +23,6 @@ from archc.search.stopping import Stopper, lineage
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # keras_tuner's threading
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> str:
-    path = tmp_path_factory.mktemp("templates") / "tiny.arch"
-    path.write_text(TINY)
-    return str(path)
-
-
-@pytest.fixture(scope="module")
-def digits(tiny):
-    return load_data("digits", template=archc.load(tiny))
 
 STUCK = {"loss": 2.3026, "accuracy": 0.1, "val_accuracy": 0.1}
 
